@@ -1,0 +1,3 @@
+from steep.cli import main
+
+main()

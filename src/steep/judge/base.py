@@ -1,0 +1,167 @@
+"""What every judge returns and promises: `Verdict`, the `Judge` / `ConversationJudge` protocols, and ranking.
+
+A judge scores an assistant answer in [0, 1] and says, rule by rule, what passed and why something failed. The
+online DPO loop ranks several sampled answers to one prompt and keeps the best and the worst as a preference
+pair; the rs stage judges every assistant turn of a simulated conversation. Both only need the protocols here,
+so a rules judge, an OpenAI-compatible LLM judge or a reward model can stand in for one another.
+
+    from steep.judge import RulesJudge, RulesJudgeConfig, best_and_worst
+    judge = RulesJudge(RulesJudgeConfig.model_validate({"rules": [...]}))
+    pair = best_and_worst(judge, prompt, answers)   # None when every answer scores the same
+
+Messages are OpenAI-style dicts: `{"role": "system" | "user" | "assistant", "content": str}`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One judged answer.
+
+    score: in [0, 1]; for the rules judge, the weighted share of rules passed.
+    passed: rule name -> whether the answer passed it (empty for judges that give a bare score).
+    rationale: human-readable, one `name: why` clause per failed rule joined by "; ",
+        e.g. `word_limit: 74 words > 60`.
+    """
+
+    score: float
+    passed: dict[str, bool] = field(default_factory=dict)
+    rationale: str = ""
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.score, (int, float)) and math.isfinite(self.score) and 0.0 <= self.score <= 1.0):
+            raise ValueError(f"Verdict.score must be a finite number in [0, 1], got {self.score!r}")
+
+    @property
+    def all_passed(self) -> bool:
+        """True when every rule passed (vacuously true for a judge that reports no rules)."""
+        return all(self.passed.values())
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the rules that failed, in rule order."""
+        return [name for name, ok in self.passed.items() if not ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, stored beside judged answers and dialogues."""
+        return {"score": self.score, "passed": dict(self.passed), "rationale": self.rationale}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        return cls(score=float(data["score"]), passed=dict(data.get("passed", {})), rationale=data.get("rationale", ""))
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Scores one answer to a prompt. `prompt` is the message list the answer follows (system/user/assistant)."""
+
+    def judge(self, prompt: list[Message], answer: str) -> Verdict: ...
+
+
+@runtime_checkable
+class ConversationJudge(Protocol):
+    """Scores every assistant turn of a conversation: one Verdict per assistant message, in order."""
+
+    def judge_conversation(self, messages: list[Message]) -> list[Verdict]: ...
+
+
+def message_text(message: Message) -> str:
+    """The text of a message; OpenAI content parts (`[{"type": "text", "text": ...}]`) are joined, None is ''."""
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def rank_verdicts(answers: Sequence[str], verdicts: Sequence[Verdict]) -> list[int]:
+    """Indices of `answers`, best first: higher score, then fewer words, then fewer characters, then lower index.
+
+    Shorter wins a tie so that, among equally good answers, preference pairs never teach the model to ramble.
+    The order is a pure function of the inputs: same answers and verdicts, same ranking.
+    """
+    if len(answers) != len(verdicts):
+        raise ValueError(f"{len(answers)} answers but {len(verdicts)} verdicts")
+    return sorted(
+        range(len(answers)),
+        key=lambda i: (-verdicts[i].score, len(answers[i].split()), len(answers[i]), i),
+    )
+
+
+@dataclass(frozen=True)
+class PreferencePair:
+    """The best and worst of several answers to one prompt, with the verdicts that ranked them."""
+
+    prompt: list[Message]
+    chosen: str
+    rejected: str
+    chosen_index: int
+    rejected_index: int
+    chosen_verdict: Verdict
+    rejected_verdict: Verdict
+
+    @property
+    def margin(self) -> float:
+        return self.chosen_verdict.score - self.rejected_verdict.score
+
+    def to_record(self, include_judgement: bool = True) -> dict[str, Any]:
+        """A `{prompt, chosen, rejected}` row in messages form (what trl's DPOTrainer reads), plus the judgement."""
+        record: dict[str, Any] = {
+            "prompt": [dict(m) for m in self.prompt],
+            "chosen": [{"role": "assistant", "content": self.chosen}],
+            "rejected": [{"role": "assistant", "content": self.rejected}],
+        }
+        if include_judgement:
+            record.update(
+                chosen_score=self.chosen_verdict.score,
+                rejected_score=self.rejected_verdict.score,
+                chosen_rationale=self.chosen_verdict.rationale,
+                rejected_rationale=self.rejected_verdict.rationale,
+            )
+        return record
+
+
+def pair_from_verdicts(
+    prompt: list[Message],
+    answers: Sequence[str],
+    verdicts: Sequence[Verdict],
+    min_margin: float = 0.0,
+) -> PreferencePair | None:
+    """Best vs worst by `rank_verdicts`; None with fewer than two answers or when the score gap is <= min_margin
+    (a tie teaches nothing, and a pair of equally-judged answers only adds noise to the DPO loss)."""
+    if len(answers) < 2:
+        return None
+    order = rank_verdicts(answers, verdicts)
+    best, worst = order[0], order[-1]
+    if verdicts[best].score - verdicts[worst].score <= min_margin:
+        return None
+    return PreferencePair(
+        prompt=list(prompt),
+        chosen=answers[best],
+        rejected=answers[worst],
+        chosen_index=best,
+        rejected_index=worst,
+        chosen_verdict=verdicts[best],
+        rejected_verdict=verdicts[worst],
+    )
+
+
+def rank(judge: Judge, prompt: list[Message], answers: Sequence[str]) -> list[int]:
+    """Judge every answer to `prompt` and return their indices, best first (see `rank_verdicts`)."""
+    return rank_verdicts(answers, [judge.judge(prompt, a) for a in answers])
+
+
+def best_and_worst(
+    judge: Judge, prompt: list[Message], answers: Sequence[str], min_margin: float = 0.0
+) -> PreferencePair | None:
+    """Judge every answer and return the (best, worst) preference pair, or None when they tie in score."""
+    return pair_from_verdicts(prompt, answers, [judge.judge(prompt, a) for a in answers], min_margin)

@@ -1,0 +1,1 @@
+"""steep.train"""

@@ -1,0 +1,126 @@
+"""sft: LoRA supervised fine-tuning on chat data (OpenAI-style `messages`), loss on assistant turns only.
+
+    steep sft PIPELINE.yaml
+
+The chat template is checked by a round trip before training (steep.train.common.check_chat_template) and its
+hash goes into the manifest; dpo, rs, eval and serve check they see the same one. The metric is format
+adherence: the share of held-out answers that full-match `sft.format_pattern`, before and after.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from steep.artifacts import read_jsonl
+from steep.config import GenerationConfig, LoraConfig, OptimConfig
+from steep.evaluate.metrics import format_adherence
+from steep.generate.hf import HFChatGenerator
+from steep.train.common import (
+    check_chat_template,
+    compact_progress,
+    load_model,
+    load_tokenizer,
+    merge_and_save,
+    peft_lora_config,
+    trainable_parameters,
+    trainer_arguments,
+)
+
+
+def heldout_prompts(rows: list[dict]) -> list[list[dict]]:
+    """Each held-out conversation up to (not including) its last assistant turn: the turn the model must write."""
+    prompts = []
+    for row in rows:
+        messages = row["messages"]
+        last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+        prompts.append(messages[:last])
+    return prompts
+
+
+def measure_format(generator: HFChatGenerator, prompts: list[list[dict]], pattern: str, generation: GenerationConfig, seed: int) -> tuple[float, list[str]]:
+    answers = [g.text for g in generator.generate_chat(prompts, generation, seed=seed)]
+    return format_adherence(answers, pattern), answers
+
+
+def train_lora_on_chats(
+    model, tokenizer, conversations: list[list[dict]], *, lora: LoraConfig, optim: OptimConfig, max_length: int, work_dir: Path, seed: int, device: str
+):
+    """LoRA-train on whole conversations with the loss on assistant tokens; return (peft model, train metrics)."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from steep.train.lm import last_checkpoint
+
+    checkpoint_dir = Path(work_dir) / "checkpoints"
+    args = SFTConfig(
+        **trainer_arguments(optim, checkpoint_dir, seed, device),
+        max_length=max_length,
+        assistant_only_loss=True,
+        packing=False,
+        dataset_num_proc=None,
+    )
+    if optim.checkpoint_steps:
+        args.save_strategy, args.save_steps, args.save_total_limit = "steps", optim.checkpoint_steps, 1
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list([{"messages": c} for c in conversations]),
+        processing_class=tokenizer,
+        peft_config=peft_lora_config(lora),
+    )
+    compact_progress(trainer)
+    result = trainer.train(resume_from_checkpoint=last_checkpoint(checkpoint_dir))
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    metrics = {**result.metrics, "train_loss_first": losses[0] if losses else None, "train_loss_final": losses[-1] if losses else None}
+    return trainer.model, metrics
+
+
+def run(ctx) -> dict:
+    cfg = ctx.config.sft
+    model_ref = ctx.input_path("model")
+    tokenizer = load_tokenizer(model_ref)
+    template_sha = check_chat_template(tokenizer)
+    model = load_model(model_ref, ctx.device, ctx.config.base.dtype)
+
+    train_rows = read_jsonl(Path(cfg.train))
+    heldout = heldout_prompts(read_jsonl(Path(cfg.heldout))[: cfg.max_heldout])
+    before, _ = measure_format(HFChatGenerator(model, tokenizer, ctx.device), heldout, cfg.format_pattern, cfg.generation, ctx.seed)
+    ctx.log(f"format adherence before: {before:.3f} on {len(heldout)} held-out prompts")
+
+    peft_model, train_metrics = train_lora_on_chats(
+        model, tokenizer, [row["messages"] for row in train_rows],
+        lora=cfg.lora, optim=cfg.optim, max_length=cfg.max_length, work_dir=ctx.work_dir, seed=ctx.seed, device=ctx.device,
+    )
+    params = trainable_parameters(peft_model)
+    after, answers = measure_format(HFChatGenerator(peft_model, tokenizer, ctx.device), heldout, cfg.format_pattern, cfg.generation, ctx.seed)
+    ctx.log(f"format adherence after: {after:.3f}")
+
+    save_adapter_and_model(peft_model, tokenizer, ctx)
+    _write_samples(ctx.work_dir / "heldout_answers.jsonl", heldout, answers)
+    return {
+        "format_adherence_before": before,
+        "format_adherence_after": after,
+        "heldout_prompts": len(heldout),
+        "train_conversations": len(train_rows),
+        "chat_template_sha256": template_sha,
+        **params,
+        "train_loss_first": train_metrics.get("train_loss_first"),
+        "train_loss_final": train_metrics.get("train_loss_final"),
+        "train_runtime_s": train_metrics.get("train_runtime"),
+    }
+
+
+def save_adapter_and_model(peft_model, tokenizer, ctx) -> None:
+    """Write `adapter/` (PEFT) and `model/` (merged, plain HF) and declare both as outputs."""
+    adapter_dir = ctx.work_dir / "adapter"
+    peft_model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+    merge_and_save(peft_model, tokenizer, ctx.work_dir / "model")
+    ctx.add_output("adapter", adapter_dir)
+    ctx.add_output("model", ctx.work_dir / "model")
+
+
+def _write_samples(path: Path, prompts: list[list[dict]], answers: list[str]) -> None:
+    from steep.artifacts import write_jsonl
+
+    write_jsonl(path, ({"messages": p, "answer": a} for p, a in zip(prompts, answers)))
