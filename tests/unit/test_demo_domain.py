@@ -19,6 +19,7 @@ from steep.demo.domain import (
     LAKE_KINDS,
     MANIFEST_FILE,
     MAX_ANSWER_WORDS,
+    MAX_SCALE,
     OCR_PAGE_HEADER,
     PII_TYPES,
     POLICY_ID_REGEX,
@@ -289,6 +290,8 @@ def test_heldout_splits_share_no_text_with_training(data, lake):
     assert not texts("general.jsonl") & texts("general_heldout.jsonl")
     lake_texts = {row["text"] for row, _ in lake} | {lab["clean_text"] for _, lab in lake if lab["clean_text"]}
     assert not texts("domain_heldout.jsonl") & lake_texts
+    for held in texts("domain_heldout.jsonl"):  # not even near copies: held-out perplexity measures the domain
+        assert all(word_jaccard(held, seen) < 0.8 for seen in lake_texts)
     train = user_texts(data["sft_train.jsonl"]) | user_texts(data["dpo_prompts.jsonl"])
     assert not (user_texts(data["sft_heldout.jsonl"]) | user_texts(data["dpo_heldout.jsonl"])) & train
     rs_train = {t for r in data["rs_scenarios.jsonl"] for t in r["user_turns"]}
@@ -306,5 +309,6 @@ def test_post_cutoff_terms_stay_out_of_chat_and_general_data(out):
 def test_other_seeds_and_the_smallest_scale_generate(tmp_path, seed):
     counts = generate_demo_domain(tmp_path, seed=seed, scale=0.01)  # every count at its floor
     assert counts["lake.jsonl"] == 40 and all(n > 0 for n in counts.values())
-    with pytest.raises(ValueError):
-        generate_demo_domain(tmp_path, scale=0)
+    for bad in (0, -1, MAX_SCALE * 2):
+        with pytest.raises(ValueError):
+            generate_demo_domain(tmp_path, scale=bad)

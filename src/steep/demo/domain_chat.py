@@ -41,11 +41,14 @@ _FILLERS = (
 _GREETINGS = ("Hi, I'm calling about case {c}.", "Hello, this is about case {c}.",
               "Hi there, a question about case {c}.", "Good morning, I'm following up on case {c}.",
               "Hello again, it's about case {c}.")
-_RECALL_LEADS = ("", "Before I forget, ", "Oh, and ", "One last thing: ", "Sorry, ", "Quickly, ")
+_RECALL_LEADS = ("", "Before I forget, ", "Oh, and ", "One last thing: ", "Sorry, ", "Quickly, ", "By the way, ",
+                 "Just to check, ")
 _RECALLS = ("can you confirm my case number before I go?", "what was my case reference again?",
             "could you read my case number back to me, please?", "which case number should I quote if I call back?",
-            "can you remind me of my case number?", "what's the case number for all of this?")
-_RECALL_CLOSERS = ("", " Thanks.", " I want to write it down.", " My pen ran out earlier.")
+            "can you remind me of my case number?", "what's the case number for all of this?",
+            "which case is this all filed under?", "what reference did you say my case has?")
+_RECALL_CLOSERS = ("", " Thanks.", " I want to write it down.", " My pen ran out earlier.", " I've lost my note.",
+                   " My daughter wants to know.")
 PERSONAS = (
     "a retired teacher who prefers short, plain answers",
     "a small-business owner in a hurry",
@@ -129,7 +132,8 @@ def sft_rows(rng: Random, n: int, used: set[str]) -> list[dict[str, Any]]:
                 seen.add(id(f))
                 messages.append({"role": "user", "content": follow_up(rng, f, used)})
                 messages.append({"role": "assistant", "content": _assistant(rng, current, f, None)})
-        rows.append({"messages": messages, "meta": {"policy_id": policy.pid, "kind": "multiturn" if multiturn else "qa"}})
+        kind = "multiturn" if multiturn else "qa"
+        rows.append({"messages": messages, "meta": {"policy_id": policy.pid, "kind": kind}})
     return rows
 
 

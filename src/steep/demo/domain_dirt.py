@@ -227,7 +227,8 @@ def decoy_line(rng: Random, dialog: bool, card_like: bool = False) -> str:
             lambda: f"Customer: It was order {_order(rng)} from an online shop.",
             lambda: f"Agent: The merchant's invoice {_invoice(rng)} shows {_amount(rng)} on {_date(rng)}.",
             lambda: f"Customer: The reference on my receipt is {card_number(rng, valid=False)}.",
-            lambda: f"Agent: The code {_product_code(rng)} on your statement is our internal code for the {product.name}.",
+            lambda: f"Agent: The code {_product_code(rng)} on your statement is our internal code for the "
+                    f"{product.name}.",
             lambda: f"Agent: That is covered by {policy.pid}, our {policy.title}.",
         )
     else:
@@ -269,7 +270,8 @@ def ocr_damage(text: str, rng: Random) -> str:
     """What a scanner and a cheap OCR engine make of `text`: ligatures, character confusions, hard wraps at about
     60 characters with words hyphenated across line breaks, and a running header and page number on every page."""
     lig_rate = rng.uniform(0.5, 1.0)
-    text = re.sub("f[il]", lambda m: ({"fi": "ﬁ", "fl": "ﬂ"}[m.group(0)] if rng.random() < lig_rate else m.group(0)), text)
+    ligatures = {"fi": "ﬁ", "fl": "ﬂ"}
+    text = re.sub("f[il]", lambda m: ligatures[m.group(0)] if rng.random() < lig_rate else m.group(0), text)
     width = rng.randint(56, 64)
     lines: list[str] = []
     for paragraph in text.split("\n"):
@@ -316,7 +318,7 @@ _CP1252 = [_sloppy_cp1252(b) for b in range(256)]
 
 
 def mojibake(text: str, rng: Random) -> str:
-    """UTF-8 bytes read back as Windows-1252 (most of the time) or Latin-1: `café` -> `cafÃ©`, `’` -> `â€™`."""
+    """UTF-8 bytes read back as Windows-1252 (mostly) or Latin-1: `café` -> `cafÃ©`, `’` -> `â€™`."""
     raw = text.encode("utf-8")
     if rng.random() < 0.8:
         return "".join(_CP1252[b] for b in raw)

@@ -124,7 +124,8 @@ def policy_doc(rng: Random, policy: Policy, date: dt.date, hi: int = 200) -> Dra
     tail = [t.format(**fmt) for t in rng.sample(_POLICY_TAILS, rng.randint(1, 3))]
     lines = _fit(head, _numbered(rules), tail, rng, hi=hi)
     source = f"sharepoint/policies/{policy.pid}_v{rng.randint(1, 9)}.docx"
-    return Draft("policy", f"{policy.title} ({policy.pid})", source, date.isoformat(), lines, head=len(lines) - len(tail))
+    title = f"{policy.title} ({policy.pid})"
+    return Draft("policy", title, source, date.isoformat(), lines, head=len(lines) - len(tail))
 
 
 # --- procedure ------------------------------------------------------------------------------------------------
@@ -195,8 +196,8 @@ def product_doc(rng: Random, product: Product, date: dt.date, hi: int = 150) -> 
     notes = [n.format(**fmt) for n in rng.sample(_PRODUCT_NOTES, 6)]
     lines = _fit(head, notes, [], rng, lo=60, hi=min(hi, 150))
     slug = product.name.lower().replace(" ", "-")
-    return Draft("product_spec", f"{product.name} - product specification", f"pim/products/{slug}-{rng.randint(1, 30)}.md",
-                 date.isoformat(), lines, head=4)
+    source = f"pim/products/{slug}-{rng.randint(1, 30)}.md"
+    return Draft("product_spec", f"{product.name} - product specification", source, date.isoformat(), lines, head=4)
 
 
 # --- earnings call --------------------------------------------------------------------------------------------
@@ -359,7 +360,7 @@ def post_cutoff_doc(rng: Random, seed: int, kind: str, date: dt.date, with_terms
         return product_doc(rng, HORIZON_CARD, date, hi)
     draft = clean_doc(rng, seed, kind, date, hi)
     if with_terms:
-        draft.lines.insert(rng.randint(1, len(draft.lines)), rng.choice(_POST_LINES[kind]))
+        draft.lines.insert(rng.randint(draft.head, len(draft.lines) - 1), rng.choice(_POST_LINES[kind]))
     return draft
 
 

@@ -63,8 +63,9 @@ def _original(rng: Random, seed: int, kind: str, plan: dict[str, Any]) -> dict[s
     pii = []
     for pii_type in plan["pii"]:
         line, value = pii_line(rng, pii_type, dialog)
-        if pii_type == "name_account" and dialog:
+        if pii_type == "name_account" and dialog:  # a ticket's header line, under the ticket number
             draft.lines.insert(1, line)
+            draft.head += 1
         else:
             _plant(draft, rng, line)
         pii.append({"type": pii_type, "value": value})

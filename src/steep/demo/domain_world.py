@@ -53,22 +53,26 @@ POLICIES: tuple[Policy, ...] = (
            "How long do I have to dispute a charge on my card?", "Is there a deadline for disputing a card payment?",
            "Can I still dispute a card payment from two months ago?"),
         _f("A provisional credit is applied within 10 business days of receiving a complete dispute.",
-           "Once we receive your complete dispute, we apply a provisional credit to your account within 10 business days.",
+           "Once we receive your complete dispute, we apply a provisional credit to your account within 10 "
+           "business days.",
            "Do I get a temporary refund while my card dispute is open?",
            "When does the provisional credit arrive after I dispute a payment?",
            "Will I get my money back while you investigate a disputed charge?"),
         _f("Disputes are resolved within 45 days, or within 90 days for transactions made abroad.",
-           "Most disputes are resolved within 45 days, and disputes about transactions made abroad can take up to 90 days.",
-           "How long does a card dispute take to resolve?", "My disputed payment was made abroad. How long will it take?",
+           "Most disputes are resolved within 45 days, and disputes about transactions made abroad can take up "
+           "to 90 days.",
+           "How long does a card dispute take to resolve?",
+           "My disputed payment was made abroad. How long will it take?",
            "When will I hear the outcome of my card dispute?"),
         _f("For goods not received, customers must contact the merchant first unless the merchant has ceased trading.",
-           "For goods that never arrived, please contact the merchant first. If the merchant has stopped trading, we can "
-           "raise the dispute straight away.",
+           "For goods that never arrived, please contact the merchant first. If the merchant has stopped "
+           "trading, we can raise the dispute straight away.",
            "My order never arrived. Can you dispute it for me?",
            "Do I need to contact the shop before disputing a payment for missing goods?",
            "The shop that took my money has closed down. Can I still dispute the charge?"),
     )),
-    Policy("POL-1107", "Lost, Stolen and Fraudulent Card Policy", "lost and stolen cards", "Blocking a lost or stolen card",
+    Policy("POL-1107", "Lost, Stolen and Fraudulent Card Policy", "lost and stolen cards",
+           "Blocking a lost or stolen card",
            "Head of Fraud Prevention", "This policy protects customers when a card is lost, stolen or used without "
            "permission.", (
         _f("A lost or stolen card must be blocked immediately, 24 hours a day, through the app or the emergency line.",
@@ -138,7 +142,8 @@ POLICIES: tuple[Policy, ...] = (
     Policy("POL-1207", "Savings Products Policy", "savings accounts", "Opening and servicing a savings account",
            "Head of Savings", "This policy governs the rates, limits and withdrawal terms of Kestrel Mutual savings "
            "products.", (
-        _f("The Kestrel Flex Saver pays 3.10% AER variable on balances up to £250,000 and allows unlimited withdrawals.",
+        _f("The Kestrel Flex Saver pays 3.10% AER variable on balances up to £250,000 and allows unlimited "
+           "withdrawals.",
            "The Kestrel Flex Saver pays 3.10% AER variable on balances up to £250,000, and you can make unlimited "
            "withdrawals.",
            "What interest rate does the Flex Saver pay?", "Can I take money out of my Flex Saver whenever I like?",
@@ -159,7 +164,8 @@ POLICIES: tuple[Policy, ...] = (
            "When is interest paid on my savings?", "How often do you pay interest on the Flex Saver?",
            "Is savings interest calculated daily or monthly?"),
     )),
-    Policy("POL-1233", "Payments and Transfers Policy", "payments and transfers", "Processing an international transfer",
+    Policy("POL-1233", "Payments and Transfers Policy", "payments and transfers",
+           "Processing an international transfer",
            "Head of Payments", "This policy covers limits, cut-off times and fees for domestic and international "
            "payments.", (
         _f("Domestic transfers of up to £25,000 per day can be made in the app and arrive within 2 hours.",
@@ -195,7 +201,8 @@ POLICIES: tuple[Policy, ...] = (
            "Service within 6 months.",
            "If you are unhappy with our final response, you can refer your complaint to the Financial Ombudsman "
            "Service within 6 months.",
-           "What can I do if I disagree with your decision on my complaint?", "Can I take my complaint to the ombudsman?",
+           "What can I do if I disagree with your decision on my complaint?",
+           "Can I take my complaint to the ombudsman?",
            "How long do I have to go to the ombudsman?"),
     )),
     Policy("POL-1315", "Home Insurance Claims Policy", "home insurance claims", "Registering a home insurance claim",
@@ -242,7 +249,8 @@ POLICIES: tuple[Policy, ...] = (
            "What do I pay for a windscreen repair?"),
     )),
     Policy("POL-1376", "Travel Insurance Policy", "travel insurance", "Assessing a travel insurance claim",
-           "Head of Travel Products", "This policy defines the cover, limits and claim rules of Kestrel Travel Cover.", (
+           "Head of Travel Products", "This policy defines the cover, limits and claim rules of Kestrel Travel "
+           "Cover.", (
         _f("Emergency medical expenses abroad are covered up to £10 million per person.",
            "Kestrel Travel Cover pays emergency medical expenses abroad of up to £10 million per person.",
            "How much medical cover does my travel insurance include?",
@@ -271,14 +279,16 @@ POLICIES: tuple[Policy, ...] = (
            "You can overpay up to 10% of your outstanding balance each year without an early repayment charge.",
            "Can I make overpayments on my mortgage?", "How much can I overpay without a penalty?",
            "Is there a charge for paying extra off my mortgage?"),
-        _f("Early repayment charges are 3% of the amount repaid in years 1 to 3 and 2% in years 4 and 5 of a fixed rate.",
+        _f("Early repayment charges are 3% of the amount repaid in years 1 to 3 and 2% in years 4 and 5 of a "
+           "fixed rate.",
            "Early repayment charges are 3% of the amount repaid in years 1 to 3 of your fixed rate, and 2% in years 4 "
            "and 5.",
            "What does it cost to pay off my fixed rate mortgage early?", "How much is the early repayment charge?",
            "I'm in year 4 of my fix. What's the charge to leave?"),
         _f("The 5-year fixed rate on the Kestrel First Home Mortgage is 4.89%, with no arrangement fee.",
            "The 5-year fixed rate on the Kestrel First Home Mortgage is 4.89%, with no arrangement fee.",
-           "What is your current 5 year fixed mortgage rate?", "Is there an arrangement fee on the First Home Mortgage?",
+           "What is your current 5 year fixed mortgage rate?",
+           "Is there an arrangement fee on the First Home Mortgage?",
            "What rate would I pay on a First Home Mortgage?"),
     )),
     Policy("POL-1451", "Data Protection and Customer Records Policy", "personal data",
@@ -321,7 +331,8 @@ POLICIES: tuple[Policy, ...] = (
            "This policy lists the fees on everyday banking and sets out when fees may be refunded.", (
         _f("The Kestrel Everyday Account has no monthly fee, and UK card payments and cash withdrawals are free of "
            "charge.",
-           "There is no monthly fee on the Kestrel Everyday Account, and UK card payments and cash withdrawals are free.",
+           "There is no monthly fee on the Kestrel Everyday Account, and UK card payments and cash withdrawals "
+           "are free.",
            "Is there a monthly fee on the Everyday Account?", "Do I pay to use my card in the UK?",
            "Are cash withdrawals free in the UK?"),
         _f("Card payments and cash withdrawals abroad carry a non-sterling transaction fee of 2.75%.",
@@ -345,7 +356,8 @@ POLICIES: tuple[Policy, ...] = (
            "What rate would I pay on the Kestrel Classic Card?"),
         _f("The minimum monthly payment is 3% of the balance or £25, whichever is higher, and a late payment fee of "
            "£12 applies.",
-           "Your minimum monthly payment is 3% of the balance or £25, whichever is higher, and a late payment costs £12.",
+           "Your minimum monthly payment is 3% of the balance or £25, whichever is higher, and a late payment "
+           "costs £12.",
            "What is the minimum payment on my credit card?", "What happens if I pay my card late?",
            "Is there a fee for a late credit card payment?"),
         _f("Credit limits range from £500 to £12,000, and a limit increase may be requested after 6 months.",
