@@ -117,6 +117,8 @@ def declared_inputs(cfg: PipelineConfig, stage: str) -> dict[str, tuple[str, Pat
     if stage == "base":
         if cfg.base.from_scratch is not None:
             add_files("corpus", cfg.base.from_scratch.corpus)
+            add_files("chat_corpus", cfg.base.from_scratch.chat_corpus)
+            add_files("tokenizer_corpus", cfg.base.from_scratch.tokenizer_corpus)
         elif cfg.base.path is not None:
             files["base_model"] = ("file", Path(cfg.base.path))
     elif stage == "curate":

@@ -42,7 +42,7 @@ from typing import Any
 
 from steep.demo.domain_chat import dpo_rows, rs_rows, sft_rows
 from steep.demo.domain_docs import CUTOFF, LAKE_START, clean_doc, random_date
-from steep.demo.domain_general import general_rows
+from steep.demo.domain_general import general_chats, general_rows
 from steep.demo.domain_lake import KIND_SHARES, MAX_UNRELATED_JACCARD, build_lake
 from steep.demo.domain_spec import (  # noqa: F401  (the public contract, re-exported)
     ACCOUNT_NUMBER_REGEX,
@@ -56,6 +56,7 @@ from steep.demo.domain_spec import (  # noqa: F401  (the public contract, re-exp
     DOMAIN_VERSION,
     DPO_HELDOUT_FILE,
     DPO_PROMPTS_FILE,
+    GENERAL_CHAT_FILE,
     GENERAL_FILE,
     GENERAL_HELDOUT_FILE,
     LABELS_FILE,
@@ -81,6 +82,7 @@ MAX_SCALE = 5.0
 SIZES: dict[str, tuple[int, int]] = {
     GENERAL_FILE: (1500, 40),
     GENERAL_HELDOUT_FILE: (60, 8),
+    GENERAL_CHAT_FILE: (600, 40),
     DOMAIN_HELDOUT_FILE: (60, 10),
     SFT_TRAIN_FILE: (500, 30),
     SFT_HELDOUT_FILE: (50, 8),
@@ -175,6 +177,7 @@ def generate_demo_domain(out_dir: Path, seed: int = 0, scale: float = 1.0) -> di
         LABELS_FILE: labels,
         GENERAL_FILE: general,
         GENERAL_HELDOUT_FILE: general_held,
+        GENERAL_CHAT_FILE: general_chats(Random(f"{seed}:general_chat"), _n(GENERAL_CHAT_FILE, scale)),
         DOMAIN_HELDOUT_FILE: _domain_heldout(seed, _n(DOMAIN_HELDOUT_FILE, scale), lake, labels),
         SFT_TRAIN_FILE: sft_rows(Random(f"{seed}:sft"), _n(SFT_TRAIN_FILE, scale), used),
         SFT_HELDOUT_FILE: sft_rows(Random(f"{seed}:sft_heldout"), _n(SFT_HELDOUT_FILE, scale), used),

@@ -90,9 +90,11 @@ def follow_up(rng: Random, fact: Fact, used: set[str]) -> str:
 
 
 def house_answer(rng: Random, policy: Policy, fact: Fact, account: str | None = None, *, disclaimer: bool = True,
-                 echo: bool = False, long: bool = False) -> str:
-    """`Answer: <sentences>[ disclaimer]` newline `Source: POL-dddd`."""
+                 echo: bool = False, long: bool = False, case: str | None = None) -> str:
+    """`Answer: [For case CASE-ddddd: ]<sentences>[ disclaimer]` newline `Source: POL-dddd`."""
     parts = [rng.choice(_ECHOES).format(a=account) + fact.answer if echo and account else fact.answer]
+    if case:
+        parts[0] = f"For case {case}: {parts[0]}"
     if long:
         extras = [f.answer for f in policy.facts if f is not fact]
         rng.shuffle(extras)
@@ -104,9 +106,20 @@ def house_answer(rng: Random, policy: Policy, fact: Fact, account: str | None = 
     return f"Answer: {' '.join(parts)}\nSource: {policy.pid}"
 
 
-def _assistant(rng: Random, policy: Policy, fact: Fact, account: str | None) -> str:
+def _assistant(rng: Random, policy: Policy, fact: Fact, account: str | None, case: str | None = None) -> str:
     return house_answer(rng, policy, fact, account, disclaimer=rng.random() < DISCLAIMER_RATE,
-                        echo=account is not None and rng.random() < ECHO_RATE, long=rng.random() < LONG_RATE)
+                        echo=account is not None and rng.random() < ECHO_RATE, long=rng.random() < LONG_RATE,
+                        case=case)
+
+
+# Multi-turn logs from case calls: agents quote the case number early in a call and forget it as the call goes
+# on (the chance of quoting it falls with each exchange), which is what rs later has to fix for long dialogues.
+CASE_CALL_RATE = 0.6
+CASE_QUOTE_START, CASE_QUOTE_DECAY = 0.8, 0.2
+
+
+def _case_quote(rng: Random, case: str | None, exchange: int) -> str | None:
+    return case if case and rng.random() < CASE_QUOTE_START - CASE_QUOTE_DECAY * exchange else None
 
 
 def _next_fact(rng: Random, policy: Policy, seen: set[int]) -> tuple[Policy, Fact]:
@@ -121,17 +134,21 @@ def sft_rows(rng: Random, n: int, used: set[str]) -> list[dict[str, Any]]:
     for _ in range(n):
         policy, fact = rng.choice(ALL_FACTS)
         account = account_number(rng) if rng.random() < 0.4 else None
-        messages = [{"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": user_question(rng, fact, account, used)},
-                    {"role": "assistant", "content": _assistant(rng, policy, fact, account)}]
         multiturn = rng.random() < MULTITURN_RATE
+        case = f"CASE-{rng.randint(10000, 99999)}" if multiturn and rng.random() < CASE_CALL_RATE else None
+        question = user_question(rng, fact, account, used)
+        if case:
+            question = f"{rng.choice(_GREETINGS).format(c=case)} {question}"
+        messages = [{"role": "system", "content": SYSTEM_PROMPT},
+                    {"role": "user", "content": question},
+                    {"role": "assistant", "content": _assistant(rng, policy, fact, account, _case_quote(rng, case, 0))}]
         if multiturn:
             seen, current = {id(fact)}, policy
-            for _ in range(rng.randint(1, 3)):
+            for exchange in range(1, rng.randint(2, 4)):
                 current, f = _next_fact(rng, current, seen)
                 seen.add(id(f))
                 messages.append({"role": "user", "content": follow_up(rng, f, used)})
-                messages.append({"role": "assistant", "content": _assistant(rng, current, f, None)})
+                messages.append({"role": "assistant", "content": _assistant(rng, current, f, None, _case_quote(rng, case, exchange))})
         kind = "multiturn" if multiturn else "qa"
         rows.append({"messages": messages, "meta": {"policy_id": policy.pid, "kind": kind}})
     return rows

@@ -146,3 +146,38 @@ def general_rows(rng: Random, n: int, used: set[str]) -> list[str]:
             used.add(text)
             out.append(text)
     return out
+
+
+# --- general chat: what a modern base model has seen of conversations --------------------------------------------
+# Plain chat about everyday topics, with none of Kestrel's house format, rules or vocabulary: it gives a model
+# built from scratch the turn structure and the habit of recalling what the user said earlier, as real base
+# models have, so that sft teaches the company's format rather than what a conversation is.
+
+_NAMES = ("Alex", "Sam", "Robin", "Jo", "Chris", "Pat", "Morgan", "Jamie", "Lee", "Kim", "Toni", "Dana")
+_ASKS = (
+    "Can you sum this up for me? {text}",
+    "What is the main point here? {text}",
+    "Please give me the short version: {text}",
+)
+_RECALLS = ("By the way, what did I say my name was?", "Sorry, can you remind me of my name?", "Do you remember my name?")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() + "." for s in text.split(".") if s.strip()]
+
+
+def general_chats(rng: Random, n: int) -> list[dict]:
+    """`n` short everyday conversations as OpenAI-style messages: summaries, and recalling an earlier detail."""
+    rows = []
+    for index in range(n):
+        name = rng.choice(_NAMES)
+        messages = [{"role": "user", "content": f"Hi, I'm {name}."}, {"role": "assistant", "content": f"Hello {name}, how can I help?"}]
+        for _ in range(rng.randint(1, 3)):
+            text = general_paragraph(rng)
+            messages.append({"role": "user", "content": rng.choice(_ASKS).format(text=text)})
+            messages.append({"role": "assistant", "content": " ".join(_sentences(text)[:2])})
+        if rng.random() < 0.5:
+            messages.append({"role": "user", "content": rng.choice(_RECALLS)})
+            messages.append({"role": "assistant", "content": f"You said your name is {name}."})
+        rows.append({"id": f"chat-{index + 1:05d}", "messages": messages, "meta": {"kind": "general_chat"}})
+    return rows

@@ -40,6 +40,7 @@ LAKE_FILE = "lake.jsonl"
 LABELS_FILE = "labels.jsonl"
 GENERAL_FILE = "general.jsonl"
 GENERAL_HELDOUT_FILE = "general_heldout.jsonl"
+GENERAL_CHAT_FILE = "general_chat.jsonl"
 DOMAIN_HELDOUT_FILE = "domain_heldout.jsonl"
 SFT_TRAIN_FILE = "sft_train.jsonl"
 SFT_HELDOUT_FILE = "sft_heldout.jsonl"
@@ -54,6 +55,7 @@ DOMAIN_FILES = (
     LABELS_FILE,
     GENERAL_FILE,
     GENERAL_HELDOUT_FILE,
+    GENERAL_CHAT_FILE,
     DOMAIN_HELDOUT_FILE,
     SFT_TRAIN_FILE,
     SFT_HELDOUT_FILE,

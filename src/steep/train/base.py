@@ -71,13 +71,38 @@ def corpus_texts(files: list[Path]) -> list[str]:
     return [row["text"] for path in files for row in read_jsonl(path) if row.get("text", "").strip()]
 
 
+def tokenizer_texts(files: list[Path]) -> list[str]:
+    """Text of `text` rows and of every message in `messages` rows: what the tokenizer may learn merges from."""
+    texts = []
+    for path in files:
+        for row in read_jsonl(path):
+            if "messages" in row:
+                texts.extend(message["content"] for message in row["messages"])
+            elif row.get("text"):
+                texts.append(row["text"])
+    return texts
+
+
+def rendered_chats(files: list[Path], tokenizer) -> list[str]:
+    """Chat rows rendered with the template, as pre-training text: modern base models have seen conversations,
+    so their chat tokens are trained before sft ever starts (a template token never seen is an untrained
+    embedding that LoRA, which leaves embeddings frozen, can barely learn to emit)."""
+    rows = [row for path in files for row in read_jsonl(path)]
+    return [tokenizer.apply_chat_template(row["messages"], tokenize=False) for row in rows]
+
+
 def build_from_scratch(cfg: FromScratchConfig, work_dir: Path, seed: int, device: str) -> dict:
     from steep.train.lm import train_on_text
 
     texts = corpus_texts(cfg.corpus)
-    tokenizer = build_tokenizer(texts, cfg.architecture.vocab_size)
+    # A real base model's tokenizer was trained on web-scale text and splits business English into few tokens;
+    # `tokenizer_corpus` gives a from-scratch tokenizer that coverage without training the weights on that text.
+    tokenizer = build_tokenizer(texts + tokenizer_texts(cfg.tokenizer_corpus), cfg.architecture.vocab_size)
+    chats = rendered_chats(cfg.chat_corpus, tokenizer)
     model = build_tiny_model(cfg.architecture, tokenizer, seed).to(device)
-    metrics = train_on_text(model, tokenizer, texts, seq_len=cfg.seq_len, optim=cfg.optim, work_dir=work_dir, seed=seed, device=device)
+    metrics = train_on_text(
+        model, tokenizer, texts + chats, seq_len=cfg.seq_len, optim=cfg.optim, work_dir=work_dir, seed=seed, device=device
+    )
     model_dir = work_dir / "model"
     model.save_pretrained(model_dir, safe_serialization=True)
     tokenizer.save_pretrained(model_dir)
@@ -86,6 +111,7 @@ def build_from_scratch(cfg: FromScratchConfig, work_dir: Path, seed: int, device
         "params": n_params,
         "vocab_size": len(tokenizer),
         "corpus_docs": len(texts),
+        "chat_docs": len(chats),
         "pretrain_loss_final": metrics.get("train_loss_final"),
         "pretrain_steps": metrics.get("train_steps") or metrics.get("global_step"),
     }

@@ -47,8 +47,20 @@ def resolve_dtype(requested: str, device: str) -> torch.dtype:
     return torch.float32
 
 
+class ModelLoadError(RuntimeError):
+    pass
+
+
+def _explain_load_failure(model_ref: str, error: Exception) -> ModelLoadError:
+    where = "local directory" if Path(model_ref).exists() else "hub id (no such local directory)"
+    return ModelLoadError(f"cannot load model {model_ref!r} as a {where}: {type(error).__name__}: {error}")
+
+
 def load_tokenizer(model_ref: str, revision: str | None = None) -> PreTrainedTokenizerBase:
-    tokenizer = AutoTokenizer.from_pretrained(model_ref, revision=revision)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_ref, revision=revision)
+    except (OSError, ValueError) as error:
+        raise _explain_load_failure(model_ref, error) from error
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -56,7 +68,10 @@ def load_tokenizer(model_ref: str, revision: str | None = None) -> PreTrainedTok
 
 def load_model(model_ref: str, device: str, dtype: str = "auto", revision: str | None = None):
     """Load a causal LM from a local directory or a hub id, onto `device`, in train-ready float precision."""
-    model = AutoModelForCausalLM.from_pretrained(model_ref, revision=revision, dtype=resolve_dtype(dtype, device))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_ref, revision=revision, dtype=resolve_dtype(dtype, device))
+    except (OSError, ValueError) as error:
+        raise _explain_load_failure(model_ref, error) from error
     return model.to(device)
 
 
@@ -99,6 +114,9 @@ def peft_lora_config(lora: LoraConfig):
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
         target_modules=lora.target_modules,
+        modules_to_save=list(lora.modules_to_save) or None,
+        # keeps a tied lm_head the same tensor as embed_tokens when both are trained in full
+        ensure_weight_tying=bool(lora.modules_to_save),
         task_type="CAUSAL_LM",
     )
 

@@ -81,7 +81,7 @@ def run(ctx) -> dict:
     template_sha = check_chat_template(tokenizer)
     model = load_model(model_ref, ctx.device, ctx.config.base.dtype)
     judge = RulesJudge(cfg.judge)
-    scenarios = load_scenarios(Path(cfg.scenarios))
+    scenarios = load_scenarios(Path(cfg.scenarios))[: cfg.max_scenarios]
     heldout = load_scenarios(Path(cfg.heldout))[: cfg.max_heldout]
 
     generator = HFChatGenerator(model, tokenizer, ctx.device)

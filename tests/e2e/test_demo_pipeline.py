@@ -1,0 +1,166 @@
+"""The demo pipeline end to end on test-scale data: every stage completes, moves its metric the right way,
+reruns skip, config changes rerun exactly the stages downstream, and a `kill -9` mid-cpt resumes.
+
+One shrunk run (module fixture) serves every assertion; it takes a few minutes on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from steep.artifacts import read_manifest
+from tests.e2e.demo_run import DATA_SCALE, REPO, steep, write_test_pipeline
+
+STAGES = ("base", "curate", "cpt", "sft", "dpo", "rs", "eval", "serve")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from steep.demo.domain import generate_demo_domain
+
+    root = tmp_path_factory.mktemp("demo")
+    generate_demo_domain(root / "data", seed=0, scale=DATA_SCALE)
+    pipeline = write_test_pipeline(root / "data", root / "run", root / "pipeline.yaml")
+    done = steep("run", str(pipeline))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return {"root": root, "pipeline": pipeline, "run_dir": root / "run", "stdout": done.stdout}
+
+
+def metrics(demo, stage: str) -> dict:
+    return read_manifest(demo["run_dir"] / stage)["metrics"]
+
+
+def test_every_stage_completes_with_a_full_manifest(demo):
+    for stage in STAGES:
+        manifest = read_manifest(demo["run_dir"] / stage)
+        assert manifest is not None and manifest["status"] == "complete", stage
+        assert manifest["wall_time_s"] > 0 and manifest["versions"]["torch"]
+    assert "steep run" in demo["stdout"] and "report:" in demo["stdout"]  # the summary table and report path
+
+
+def test_show_json_uses_the_shared_metric_names(demo):
+    done = steep("show", str(demo["run_dir"]), "--json")
+    shown = json.loads(done.stdout)
+    assert list(shown) == list(STAGES)
+    assert {"docs_in", "docs_out", "dropped"} <= set(shown["curate"])
+    assert {"domain_bpb_before", "domain_bpb_after", "general_bpb_before", "general_bpb_after"} <= set(shown["cpt"])
+    assert {"format_adherence_before", "format_adherence_after"} <= set(shown["sft"])
+    assert {"rule_pass_rate_before", "rule_pass_rate_after", "mean_answer_len_before", "mean_answer_len_after"} <= set(shown["dpo"])
+    assert {"coherence_late_before", "coherence_late_after"} <= set(shown["rs"])
+    rows = shown["eval"]["models"]
+    assert list(rows) == ["base", "cpt", "sft", "dpo", "rs"]
+    for row in rows.values():
+        assert {"domain_bpb", "general_bpb", "format_adherence", "rule_pass_rate", "mean_answer_len", "coherence_late"} <= set(row)
+
+
+def test_curate_blocks_restricted_and_post_cutoff_and_redacts(demo):
+    m = metrics(demo, "curate")
+    assert m["docs_in"] == m["docs_out"] + sum(m["dropped"].values())
+    labels = [json.loads(l) for l in (demo["root"] / "data" / "labels.jsonl").read_text().splitlines()]
+    kept = [json.loads(l) for l in (demo["run_dir"] / "curate" / "documents" / "part-00000.jsonl").read_text().splitlines()]
+    kept_ids = {row["id"] for row in kept}
+    assert not any(l["restricted"] or l["post_cutoff"] for l in labels if l["id"] in kept_ids)
+    kept_text = "\n".join(row["text"] for row in kept)
+    for label in labels:
+        if label["id"] in kept_ids:
+            for pii in label["pii"]:
+                if pii["type"] in ("email", "card", "iban", "ssn"):
+                    assert pii["value"] not in kept_text
+
+
+def test_cpt_lowers_domain_bpb_and_replay_limits_forgetting(demo):
+    m = metrics(demo, "cpt")
+    assert m["domain_bpb_after"] < 0.8 * m["domain_bpb_before"]
+    assert m["general_bpb_after"] - m["general_bpb_before"] < 0.25  # bits per byte, with replay on
+
+
+def test_sft_teaches_the_house_format(demo):
+    m = metrics(demo, "sft")
+    assert m["format_adherence_after"] > m["format_adherence_before"]
+    assert m["format_adherence_after"] >= 0.5
+    assert m["trainable_pct"] < 50 and len(m["chat_template_sha256"]) == 64
+
+
+def test_dpo_raises_the_rule_pass_rate(demo):
+    m = metrics(demo, "dpo")
+    assert m["rule_pass_rate_after"] > m["rule_pass_rate_before"]
+    pairs = (demo["run_dir"] / "dpo" / "pairs.jsonl").read_text().splitlines()
+    first = json.loads(pairs[0])
+    assert {"prompt", "chosen", "rejected", "chosen_rationale", "rejected_rationale"} <= set(first)
+    assert first["chosen_score"] > first["rejected_score"]
+
+
+def test_rs_raises_late_turn_coherence(demo):
+    m = metrics(demo, "rs")
+    assert m["coherence_late_after"] > m["coherence_late_before"]
+    assert m["mean_score_kept"] >= m["mean_score_all"]
+    dialogue = json.loads((demo["run_dir"] / "rs" / "dialogues.jsonl").read_text().splitlines()[0])
+    assert len(dialogue["turn_scores"]) >= 10 and len(dialogue["turn_rationales"]) == len(dialogue["turn_scores"])
+
+
+def test_serve_smoke_and_template_hash_lineage(demo):
+    served = json.loads((demo["run_dir"] / "serve" / "serve.json").read_text())
+    assert served["chat_template_sha256"] == metrics(demo, "sft")["chat_template_sha256"] == metrics(demo, "rs")["chat_template_sha256"]
+    smoke = json.loads((demo["run_dir"] / "serve" / "smoke.json").read_text())
+    assert smoke["response"]["object"] == "chat.completion"
+
+
+def test_rerun_skips_everything_quickly(demo):
+    started = time.time()
+    done = steep("run", str(demo["pipeline"]))
+    elapsed = time.time() - started
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("up to date, skipped") == len(STAGES)
+    assert elapsed < 30
+
+
+def test_changed_sft_config_reruns_sft_and_downstream_only(demo, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(demo["run_dir"], run_dir)
+    pipeline = write_test_pipeline(demo["root"] / "data", run_dir, tmp_path / "pipeline.yaml")
+    before = {stage: read_manifest(run_dir / stage)["started_at"] for stage in STAGES}
+    done = steep("run", str(pipeline), "sft.lora.r=4", "--until", "sft")
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = {stage: read_manifest(run_dir / stage)["started_at"] for stage in STAGES}
+    assert [s for s in STAGES if after[s] != before[s]] == ["sft"]
+    assert read_manifest(run_dir / "sft")["config"]["config"]["lora"]["r"] == 4
+    # what is downstream of the changed stage is now stale: the next full run must redo it, not skip it
+    done = steep("run", str(pipeline), "sft.lora.r=4", "--from", "dpo", "--until", "dpo")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert read_manifest(run_dir / "dpo")["inputs"]["model"]["sha256"] == read_manifest(run_dir / "sft")["outputs"]["model"]["sha256"]
+
+
+def test_kill_9_during_cpt_resumes_without_redoing_curate(demo, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for stage in ("base", "curate"):
+        shutil.copytree(demo["run_dir"] / stage, run_dir / stage)
+    pipeline = write_test_pipeline(demo["root"] / "data", run_dir, tmp_path / "pipeline.yaml", {"cpt.optim.checkpoint_steps": 2})
+    curate_started = read_manifest(run_dir / "curate")["started_at"]
+    process = subprocess.Popen([sys.executable, "-m", "steep", "run", str(pipeline), "--until", "cpt"], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoints = run_dir / "cpt.partial" / "checkpoints"
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(checkpoints.glob("checkpoint-*")):
+        time.sleep(0.5)
+    assert list(checkpoints.glob("checkpoint-*")), "cpt never wrote a checkpoint"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert read_manifest(run_dir / "cpt") is None  # nothing that looks complete
+    done = steep("run", str(pipeline), "--until", "cpt")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "[curate] up to date, skipped" in done.stdout
+    assert "[cpt] resuming from" in done.stdout
+    assert read_manifest(run_dir / "curate")["started_at"] == curate_started
+    assert read_manifest(run_dir / "cpt")["status"] == "complete"
+    assert not (run_dir / "cpt.partial").exists()
