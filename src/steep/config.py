@@ -197,7 +197,9 @@ class RsConfig(StrictModel):
     system_prompt: str = ""
     max_scenarios: int = Field(1000, ge=1, description="scenarios rolled out (the first N of the file)")
     rollouts_per_scenario: int = Field(4, ge=1)
+    candidates_per_turn: int = Field(1, ge=1, description="sample k replies per turn and keep the judge's best")
     keep_per_scenario: int = Field(1, ge=1)
+    min_score: float = Field(0.0, ge=0, le=1, description="drop kept dialogues scoring below this")
     max_turns: int = Field(12, ge=1)
     late_turn: int = Field(8, ge=1, description="coherence_late averages assistant turns with index >= this")
     max_length: int = Field(1536, ge=16)

@@ -101,5 +101,6 @@ def print_run(run_dir: Path) -> None:
             table.add_row(stage, "interrupted" if partial else "not run", "", "", "")
             continue
         sources = sorted({item["from_stage"] or "files" for item in manifest.get("inputs", {}).values()})
-        table.add_row(stage, manifest.get("status", "?"), _fmt(manifest.get("wall_time_s")), ", ".join(sources), headline(stage, manifest.get("metrics", {})))
+        status = manifest.get("status", "?") + (" (a newer attempt is partial)" if partial else "")
+        table.add_row(stage, status, _fmt(manifest.get("wall_time_s")), ", ".join(sources), headline(stage, manifest.get("metrics", {})))
     console.print(table)

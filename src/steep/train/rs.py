@@ -3,7 +3,7 @@
     steep rs PIPELINE.yaml
 
 Each scenario is rolled out `rollouts_per_scenario` times (sampling), turn by turn, all conversations batched
-together. The conversation judge scores every assistant turn (scores and rationales are kept in
+together; with `candidates_per_turn` > 1 every turn is itself the judge's best of that many samples. The conversation judge scores every assistant turn (scores and rationales are kept in
 `dialogues.jsonl`); a conversation's score is the mean of its turns. The best `keep_per_scenario` of each
 scenario go to `kept.jsonl` and LoRA SFT trains on them, loss on assistant turns only. The metric is late-turn
 coherence: the mean judge score of assistant turns >= `late_turn` in greedy rollouts of held-out scenarios.
@@ -17,14 +17,33 @@ from steep.artifacts import write_jsonl
 from steep.config import GenerationConfig
 from steep.evaluate.metrics import coherence_by_turn, coherence_late
 from steep.generate.hf import HFChatGenerator
+from steep.judge.base import rank_verdicts
 from steep.judge.rules import RulesJudge
 from steep.simulate.user import Scenario, ScriptedUser, load_scenarios
 from steep.train.common import check_chat_template, load_model, load_tokenizer, trainable_parameters
 from steep.train.sft import save_adapter_and_model, train_lora_on_chats
 
 
-def roll_out(generator: HFChatGenerator, scenarios: list[Scenario], rollouts: int, max_turns: int, system_prompt: str, generation: GenerationConfig, seed: int) -> list[dict]:
-    """Play every (scenario, rollout) conversation to its end; one batched generate call per turn."""
+def roll_out(
+    generator: HFChatGenerator,
+    scenarios: list[Scenario],
+    rollouts: int,
+    max_turns: int,
+    system_prompt: str,
+    generation: GenerationConfig,
+    seed: int,
+    *,
+    judge: RulesJudge | None = None,
+    candidates_per_turn: int = 1,
+) -> list[dict]:
+    """Play every (scenario, rollout) conversation to its end; one batched generate call per turn.
+
+    With `candidates_per_turn` k > 1, each turn samples k replies and keeps the one the judge scores best in
+    context (rejection sampling per turn): a 12-turn dialogue then carries the best of k at every turn instead
+    of hoping one of a few whole rollouts happens to be good throughout, which for long dialogues is rare.
+    """
+    if candidates_per_turn > 1 and judge is None:
+        raise ValueError("per-turn selection needs a judge")
     conversations = []
     for scenario in scenarios:
         for rollout in range(rollouts):
@@ -39,9 +58,14 @@ def roll_out(generator: HFChatGenerator, scenarios: list[Scenario], rollouts: in
                 active.append(conversation)
         if not active:
             break
-        replies = generator.generate_chat([c["messages"] for c in active], generation, seed=seed + turn)
-        for conversation, reply in zip(active, replies):
-            conversation["messages"].append({"role": "assistant", "content": reply.text})
+        k = candidates_per_turn
+        replies = generator.generate_chat([c["messages"] for c in active for _ in range(k)], generation, seed=seed + turn)
+        for index, conversation in enumerate(active):
+            options = [reply.text for reply in replies[index * k : (index + 1) * k]]
+            if k > 1:
+                verdicts = [judge.judge(conversation["messages"], option) for option in options]
+                options = [options[rank_verdicts(options, verdicts)[0]]]
+            conversation["messages"].append({"role": "assistant", "content": options[0]})
     return [{"scenario_id": c["scenario_id"], "rollout": c["rollout"], "messages": c["messages"]} for c in conversations]
 
 
@@ -88,9 +112,14 @@ def run(ctx) -> dict:
     before, before_by_turn, _ = late_coherence(generator, judge, heldout, cfg, ctx.seed)
     ctx.log(f"held-out late coherence (turns >= {cfg.late_turn}) before: {before:.3f}")
 
-    dialogues = roll_out(generator, scenarios, cfg.rollouts_per_scenario, cfg.max_turns, cfg.system_prompt, cfg.generation, ctx.seed)
+    dialogues = roll_out(
+        generator, scenarios, cfg.rollouts_per_scenario, cfg.max_turns, cfg.system_prompt, cfg.generation, ctx.seed,
+        judge=judge, candidates_per_turn=cfg.candidates_per_turn,
+    )
     judge_dialogues(judge, dialogues)
-    kept = keep_best(dialogues, cfg.keep_per_scenario)
+    kept = [d for d in keep_best(dialogues, cfg.keep_per_scenario) if d["score"] >= cfg.min_score]
+    if not kept:
+        raise RuntimeError(f"rs: no dialogue scored >= rs.min_score={cfg.min_score}; lower it or sample more")
     mean_all = sum(d["score"] for d in dialogues) / len(dialogues)
     mean_kept = sum(d["score"] for d in kept) / len(kept)
     ctx.log(f"{len(dialogues)} dialogues rolled out, mean score {mean_all:.3f}; kept {len(kept)}, mean {mean_kept:.3f}")
