@@ -16,7 +16,17 @@ from steep.curate.config import (
     TimeGateConfig,
 )
 from steep.curate.document import Document, Drop, Dropped
-from steep.curate.stage import OUTPUT_FILES, run_curate
+
+
+def __getattr__(name: str):
+    # The chain (numpy, ftfy, the blocks) loads only when used: validating a pipeline YAML imports this package
+    # for its config models and must stay fast.
+    if name in ("OUTPUT_FILES", "run_curate"):
+        from steep.curate import stage
+
+        return getattr(stage, name)
+    raise AttributeError(f"module 'steep.curate' has no attribute {name!r}")
+
 
 __all__ = [
     "OUTPUT_FILES",
