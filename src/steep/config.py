@@ -185,6 +185,7 @@ class DpoConfig(StrictModel):
     optim: OptimConfig = OptimConfig(learning_rate=5e-4, epochs=2, batch_size=8)
     generation: GenerationConfig = GenerationConfig(temperature=1.0)
     heldout_generation: GenerationConfig = GenerationConfig(temperature=0.0)
+    heldout_samples: int = Field(1, ge=1, description="answers sampled per held-out prompt (use >1 with temperature > 0)")
 
 
 class RsConfig(StrictModel):
@@ -204,6 +205,7 @@ class RsConfig(StrictModel):
     late_turn: int = Field(8, ge=1, description="coherence_late averages assistant turns with index >= this")
     max_length: int = Field(1536, ge=16)
     max_heldout: int = Field(16, ge=1)
+    heldout_rollouts: int = Field(1, ge=1, description="rollouts per held-out scenario (use >1 with temperature > 0)")
     lora: LoraConfig = LoraConfig()
     optim: OptimConfig = OptimConfig(learning_rate=3e-4, epochs=2, batch_size=4)
     generation: GenerationConfig = GenerationConfig(temperature=1.0)

@@ -12,13 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from steep.artifacts import atomic_write_json, atomic_write_text, read_jsonl
-from steep.evaluate.metrics import format_adherence, mean_words, rule_pass_rate
+from steep.evaluate.metrics import format_adherence
 from steep.evaluate.report import render_report
 from steep.generate.hf import HFChatGenerator
 from steep.judge.rules import RulesJudge
 from steep.simulate.user import load_scenarios
 from steep.train.common import chat_template_sha256, load_model, load_tokenizer
 from steep.train.cpt import heldout_bpb
+from steep.train.dpo import heldout_report
 from steep.train.rs import late_coherence
 from steep.train.sft import heldout_prompts
 
@@ -36,11 +37,10 @@ def evaluate_model(model, tokenizer, cfg, device: str, seed: int) -> dict:
     answers = [g.text for g in generator.generate_chat(sft_prompts, cfg.sft.generation, seed=seed)]
     row["format_adherence"] = format_adherence(answers, cfg.sft.format_pattern)
 
-    judge = RulesJudge(cfg.dpo.judge)
     dpo_prompts = [r["messages"] for r in read_jsonl(Path(cfg.dpo.heldout))][: limits.max_prompts]
-    answers = [g.text for g in generator.generate_chat(dpo_prompts, cfg.dpo.heldout_generation, seed=seed)]
-    row["rule_pass_rate"] = rule_pass_rate([judge.judge(p, a) for p, a in zip(dpo_prompts, answers)])
-    row["mean_answer_len"] = mean_words(answers)
+    report = heldout_report(generator, RulesJudge(cfg.dpo.judge), dpo_prompts, cfg.dpo.heldout_generation, seed, cfg.dpo.heldout_samples)
+    row["rule_pass_rate"] = report["rule_pass_rate"]
+    row["mean_answer_len"] = report["mean_answer_len"]
 
     scenarios = load_scenarios(Path(cfg.rs.heldout))[: limits.max_dialogues]
     row["coherence_late"], _, _ = late_coherence(generator, RulesJudge(cfg.rs.judge), scenarios, cfg.rs, seed)

@@ -30,8 +30,11 @@ def judged_answers(generator: HFChatGenerator, judge: RulesJudge, prompts: list[
     return answers, verdicts
 
 
-def heldout_report(generator, judge, prompts, generation, seed) -> dict:
-    answers, verdicts = judged_answers(generator, judge, prompts, generation, seed)
+def heldout_report(generator, judge, prompts, generation, seed, samples: int = 1) -> dict:
+    """Rule pass rate and answer length on held-out prompts; with `samples` > 1 (and sampling on) the expected
+    pass rate of the policy's own distribution, which is what DPO optimizes and is steadier than one greedy
+    answer per prompt from a small model."""
+    answers, verdicts = judged_answers(generator, judge, [p for p in prompts for _ in range(samples)], generation, seed)
     return {
         "rule_pass_rate": rule_pass_rate(verdicts),
         "all_rules_pass_rate": all_rules_pass_rate(verdicts),
@@ -88,7 +91,7 @@ def run(ctx) -> dict:
 
     prompts = [row["messages"] for row in read_jsonl(Path(cfg.prompts))]
     heldout = [row["messages"] for row in read_jsonl(Path(cfg.heldout))][: cfg.max_heldout]
-    before = heldout_report(HFChatGenerator(model, tokenizer, ctx.device), judge, heldout, cfg.heldout_generation, ctx.seed)
+    before = heldout_report(HFChatGenerator(model, tokenizer, ctx.device), judge, heldout, cfg.heldout_generation, ctx.seed, cfg.heldout_samples)
     ctx.log(f"held-out rule pass rate before: {before['rule_pass_rate']:.3f}")
 
     all_samples, all_pairs, rounds = [], [], []
@@ -117,7 +120,7 @@ def run(ctx) -> dict:
     ctx.add_output("pairs", ctx.work_dir / "pairs.jsonl")
     if not hasattr(policy, "peft_config"):
         raise RuntimeError("dpo produced no preference pairs in any round: raise samples_per_prompt or temperature")
-    after = heldout_report(HFChatGenerator(policy, tokenizer, ctx.device), judge, heldout, cfg.heldout_generation, ctx.seed)
+    after = heldout_report(HFChatGenerator(policy, tokenizer, ctx.device), judge, heldout, cfg.heldout_generation, ctx.seed, cfg.heldout_samples)
     ctx.log(f"held-out rule pass rate after: {after['rule_pass_rate']:.3f}")
     params = trainable_parameters(policy)
     save_adapter_and_model(policy, tokenizer, ctx)

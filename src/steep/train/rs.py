@@ -93,7 +93,7 @@ def keep_best(dialogues: list[dict], keep: int) -> list[dict]:
 
 
 def late_coherence(generator, judge, scenarios, cfg, seed) -> tuple[float, dict[int, float], list[dict]]:
-    dialogues = roll_out(generator, scenarios, 1, cfg.max_turns, cfg.system_prompt, cfg.heldout_generation, seed)
+    dialogues = roll_out(generator, scenarios, cfg.heldout_rollouts, cfg.max_turns, cfg.system_prompt, cfg.heldout_generation, seed)
     verdicts = judge_dialogues(judge, dialogues)
     return coherence_late(verdicts, from_turn=cfg.late_turn), coherence_by_turn(verdicts), dialogues
 
