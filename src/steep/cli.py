@@ -102,7 +102,7 @@ def show(run_dir: Path = typer.Argument(..., help="a run directory"), as_json: b
         typer.secho(f"error: no run directory at {run_dir}", fg="red", err=True)
         raise typer.Exit(1)
     if as_json:
-        typer.echo(json.dumps(collect_metrics(run_dir), indent=2, sort_keys=True))
+        typer.echo(json.dumps(collect_metrics(run_dir), indent=2))  # stages in pipeline order
         return
     from steep.log import print_run
 

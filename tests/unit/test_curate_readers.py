@@ -61,3 +61,16 @@ def test_missing_inputs_are_all_named(tmp_path):
     with pytest.raises(FileNotFoundError) as err:
         resolve_inputs([str(tmp_path / "nope.jsonl"), str(tmp_path / "*.parquet")])
     assert "nope.jsonl" in str(err.value) and "*.parquet (no file matches)" in str(err.value)
+
+
+def test_lone_surrogate_escape_is_replaced_not_fatal(tmp_path):
+    """`"\\ud800"` is valid JSON but cannot be written as UTF-8: the document survives with U+FFFD in its place."""
+    from steep.curate.config import CurateConfig
+    from steep.curate.stage import run_curate
+
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "a", "text": "broken \\ud800 half pair and a real pair \\ud83d\\ude00 in a long enough text here"}\n')
+    metrics = run_curate(CurateConfig(inputs=[str(path)]), tmp_path / "out")
+    assert metrics["docs_out"] == 1
+    text = (tmp_path / "out" / "documents" / "part-00000.jsonl").read_text(encoding="utf-8")
+    assert "\ufffd" in text and "\U0001F600" in text

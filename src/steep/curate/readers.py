@@ -17,6 +17,7 @@ from __future__ import annotations
 import glob
 import gzip
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -127,6 +128,8 @@ class JsonlReader:
             row: Any = json.loads(line)
         except json.JSONDecodeError as err:
             raise _BadRow(f"invalid JSON: {err.msg} at column {err.colno}") from None
+        if "\\ud" in line.lower():  # only a \uD800-\uDFFF escape can smuggle a lone surrogate into valid UTF-8
+            row = _replace_lone_surrogates(row)
         if not isinstance(row, dict):
             raise _BadRow(f"row is a JSON {type(row).__name__}, not an object")
         if self.text_key not in row:
@@ -160,3 +163,19 @@ class JsonlReader:
         snippet = raw.decode("utf-8", errors="replace").rstrip("\r\n")[:_SNIPPET_CHARS]
         doc = Document(id=source, text=snippet, meta={"source": source})
         self.on_drop(Dropped(doc=doc, reason=BAD_INPUT, block=self.name, detail=detail))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    """JSON may escape half of a UTF-16 pair (`"\\ud800"`): valid JSON, but no UTF-8 file can hold it. Such
+    halves become U+FFFD, the replacement character, so the document is kept and written instead of crashing
+    the writer; properly paired escapes were already joined by json.loads and are untouched."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(v) for v in value]
+    return value

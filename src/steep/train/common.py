@@ -245,3 +245,12 @@ def compact_progress(trainer) -> None:
 
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(CompactProgress())
+
+
+def load_stage_model(ctx):
+    """The model a training stage starts from, its tokenizer, and the checked chat template's sha256."""
+    model_ref = ctx.input_path("model")
+    tokenizer = load_tokenizer(model_ref)
+    template_sha = check_chat_template(tokenizer)
+    model = load_model(model_ref, ctx.device, ctx.config.base.dtype)
+    return model, tokenizer, template_sha

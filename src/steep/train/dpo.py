@@ -20,7 +20,7 @@ from steep.evaluate.metrics import all_rules_pass_rate, mean_words, per_rule_pas
 from steep.generate.hf import HFChatGenerator
 from steep.judge.base import pair_from_verdicts
 from steep.judge.rules import RulesJudge
-from steep.train.common import check_chat_template, compact_progress, load_model, load_tokenizer, peft_lora_config, trainable_parameters, trainer_arguments
+from steep.train.common import compact_progress, load_stage_model, peft_lora_config, trainable_parameters, trainer_arguments
 from steep.train.sft import save_adapter_and_model
 
 
@@ -83,10 +83,7 @@ def train_dpo_round(model, tokenizer, pairs: list[dict], cfg, work_dir: Path, se
 
 def run(ctx) -> dict:
     cfg = ctx.config.dpo
-    model_ref = ctx.input_path("model")
-    tokenizer = load_tokenizer(model_ref)
-    template_sha = check_chat_template(tokenizer)
-    model = load_model(model_ref, ctx.device, ctx.config.base.dtype)
+    model, tokenizer, template_sha = load_stage_model(ctx)
     judge = RulesJudge(cfg.judge)
 
     prompts = [row["messages"] for row in read_jsonl(Path(cfg.prompts))]

@@ -20,7 +20,7 @@ from steep.generate.hf import HFChatGenerator
 from steep.judge.base import rank_verdicts
 from steep.judge.rules import RulesJudge
 from steep.simulate.user import Scenario, ScriptedUser, load_scenarios
-from steep.train.common import check_chat_template, load_model, load_tokenizer, trainable_parameters
+from steep.train.common import load_stage_model, trainable_parameters
 from steep.train.sft import save_adapter_and_model, train_lora_on_chats
 
 
@@ -100,10 +100,7 @@ def late_coherence(generator, judge, scenarios, cfg, seed) -> tuple[float, dict[
 
 def run(ctx) -> dict:
     cfg = ctx.config.rs
-    model_ref = ctx.input_path("model")
-    tokenizer = load_tokenizer(model_ref)
-    template_sha = check_chat_template(tokenizer)
-    model = load_model(model_ref, ctx.device, ctx.config.base.dtype)
+    model, tokenizer, template_sha = load_stage_model(ctx)
     judge = RulesJudge(cfg.judge)
     scenarios = load_scenarios(Path(cfg.scenarios))[: cfg.max_scenarios]
     heldout = load_scenarios(Path(cfg.heldout))[: cfg.max_heldout]

@@ -16,10 +16,8 @@ from steep.config import GenerationConfig, LoraConfig, OptimConfig
 from steep.evaluate.metrics import format_adherence
 from steep.generate.hf import HFChatGenerator
 from steep.train.common import (
-    check_chat_template,
     compact_progress,
-    load_model,
-    load_tokenizer,
+    load_stage_model,
     merge_and_save,
     peft_lora_config,
     trainable_parameters,
@@ -77,10 +75,7 @@ def train_lora_on_chats(
 
 def run(ctx) -> dict:
     cfg = ctx.config.sft
-    model_ref = ctx.input_path("model")
-    tokenizer = load_tokenizer(model_ref)
-    template_sha = check_chat_template(tokenizer)
-    model = load_model(model_ref, ctx.device, ctx.config.base.dtype)
+    model, tokenizer, template_sha = load_stage_model(ctx)
 
     train_rows = read_jsonl(Path(cfg.train))
     heldout = heldout_prompts(read_jsonl(Path(cfg.heldout))[: cfg.max_heldout])
