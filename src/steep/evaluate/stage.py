@@ -17,7 +17,7 @@ from steep.evaluate.report import render_report
 from steep.generate.hf import HFChatGenerator
 from steep.judge.rules import RulesJudge
 from steep.simulate.user import load_scenarios
-from steep.train.common import chat_template_sha256, load_model, load_tokenizer
+from steep.train.common import base_revision, chat_template_sha256, load_model, load_tokenizer
 from steep.train.cpt import heldout_bpb
 from steep.train.dpo import heldout_report
 from steep.train.rs import late_coherence
@@ -54,8 +54,8 @@ def run(ctx) -> dict:
             continue
         stage = name.removeprefix("model.")
         model_ref = ctx.input_path(name)
-        tokenizer = load_tokenizer(model_ref)
-        model = load_model(model_ref, ctx.device, ctx.config.base.dtype)
+        tokenizer = load_tokenizer(model_ref, revision=base_revision(ctx, name))
+        model = load_model(model_ref, ctx.device, ctx.config.base.dtype, revision=base_revision(ctx, name))
         rows[stage] = evaluate_model(model, tokenizer, ctx.config, ctx.device, ctx.seed)
         rows[stage]["chat_template_sha256"] = chat_template_sha256(tokenizer)
         ctx.log(f"{stage}: " + ", ".join(f"{k}={rows[stage][k]:.3f}" for k in METRIC_NAMES if rows[stage][k] is not None))

@@ -247,10 +247,15 @@ def compact_progress(trainer) -> None:
     trainer.add_callback(CompactProgress())
 
 
+def base_revision(ctx, input_name: str = "model") -> str | None:
+    """`base.revision` when the input is the base model itself (a hub id pinned to a revision), else None."""
+    return ctx.config.base.revision if ctx.inputs[input_name].from_stage == "base" else None
+
+
 def load_stage_model(ctx):
     """The model a training stage starts from, its tokenizer, and the checked chat template's sha256."""
     model_ref = ctx.input_path("model")
-    tokenizer = load_tokenizer(model_ref)
+    tokenizer = load_tokenizer(model_ref, revision=base_revision(ctx))
     template_sha = check_chat_template(tokenizer)
-    model = load_model(model_ref, ctx.device, ctx.config.base.dtype)
+    model = load_model(model_ref, ctx.device, ctx.config.base.dtype, revision=base_revision(ctx))
     return model, tokenizer, template_sha

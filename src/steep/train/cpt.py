@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 from steep.artifacts import read_jsonl
-from steep.train.common import bits_per_byte, load_model, load_tokenizer
+from steep.train.common import base_revision, bits_per_byte, load_model, load_tokenizer
 from steep.train.lm import train_on_text
 
 
@@ -50,8 +50,9 @@ def heldout_bpb(model, tokenizer, files, max_docs: int, seq_len: int, device: st
 def run(ctx) -> dict:
     cfg = ctx.config.cpt
     model_ref = ctx.input_path("model")
-    tokenizer = load_tokenizer(model_ref)
-    model = load_model(model_ref, ctx.device, ctx.config.base.dtype)
+    # the base model may be a hub id pinned to `base.revision`: load that revision, not the hub's latest
+    tokenizer = load_tokenizer(model_ref, revision=base_revision(ctx))
+    model = load_model(model_ref, ctx.device, ctx.config.base.dtype, revision=base_revision(ctx))
 
     domain = read_documents(Path(ctx.input_path("documents")))
     general_pool = [text for path in cfg.replay.files for text in read_documents(path)]
