@@ -65,6 +65,11 @@ class LoraConfig(StrictModel):
     # scratch the embedding matrix is ~20% of all weights and LoRA without it barely moves (demo: measured
     # loss 5.19 vs 3.76 after 40 sft steps), so the demo trains `embed_tokens` and the tied `lm_head` too.
     modules_to_save: list[str] = []
+    # lora: plain LoRA (scale alpha/r). rslora: scale alpha/sqrt(r), so raising r keeps learning instead of
+    # fading out. dora: weight-decomposed LoRA (magnitude + direction), slower per step, closer to full FT.
+    variant: Literal["lora", "rslora", "dora"] = "lora"
+    # QLoRA: hold the frozen base in 4-bit NF4 (bitsandbytes, CUDA only). Refused with a clear error elsewhere.
+    load_in_4bit: bool = False
 
 
 class GenerationConfig(StrictModel):

@@ -66,13 +66,42 @@ def load_tokenizer(model_ref: str, revision: str | None = None) -> PreTrainedTok
     return tokenizer
 
 
-def load_model(model_ref: str, device: str, dtype: str = "auto", revision: str | None = None):
-    """Load a causal LM from a local directory or a hub id, onto `device`, in train-ready float precision."""
+def load_model(model_ref: str, device: str, dtype: str = "auto", revision: str | None = None, load_in_4bit: bool = False):
+    """Load a causal LM from a local directory or a hub id, onto `device`, in train-ready float precision.
+
+    `load_in_4bit` (QLoRA) holds the frozen weights in NF4 through bitsandbytes; that needs CUDA, so anywhere else
+    it fails here, before any data is read, naming the setting to change."""
+    extra: dict = {}
+    if load_in_4bit:
+        extra["quantization_config"] = qlora_quantization_config(device, resolve_dtype(dtype, device))
+        extra["device_map"] = {"": torch.cuda.current_device()}
     try:
-        model = AutoModelForCausalLM.from_pretrained(model_ref, revision=revision, dtype=resolve_dtype(dtype, device))
+        model = AutoModelForCausalLM.from_pretrained(model_ref, revision=revision, dtype=resolve_dtype(dtype, device), **extra)
     except (OSError, ValueError) as error:
         raise _explain_load_failure(model_ref, error) from error
+    if load_in_4bit:
+        from peft import prepare_model_for_kbit_training
+
+        return prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
     return model.to(device)
+
+
+def qlora_quantization_config(device: str, compute_dtype: torch.dtype):
+    """bitsandbytes NF4 with double quantization (the QLoRA paper's recipe), or a ModelLoadError saying why not."""
+    if device != "cuda" or not torch.cuda.is_available():
+        raise ModelLoadError(
+            f"lora.load_in_4bit (QLoRA) needs a CUDA GPU, and this stage runs on device={device!r}; "
+            "set lora.load_in_4bit: false (plain LoRA in full precision) or run on a CUDA machine"
+        )
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise ModelLoadError("lora.load_in_4bit (QLoRA) needs bitsandbytes: pip install bitsandbytes") from None
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute_dtype
+    )
 
 
 def ensure_chat_template(tokenizer, model=None) -> bool:
@@ -117,6 +146,8 @@ def peft_lora_config(lora: LoraConfig):
         modules_to_save=list(lora.modules_to_save) or None,
         # keeps a tied lm_head the same tensor as embed_tokens when both are trained in full
         ensure_weight_tying=bool(lora.modules_to_save),
+        use_rslora=lora.variant == "rslora",
+        use_dora=lora.variant == "dora",
         task_type="CAUSAL_LM",
     )
 
@@ -150,13 +181,6 @@ def trainer_arguments(optim: OptimConfig, output_dir: Path, seed: int, device: s
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
-
-
-def merge_and_save(peft_model, tokenizer, out_dir: Path) -> None:
-    """Fold the adapter into the base weights and save a plain HF directory the next stage (or vLLM) can load."""
-    merged = peft_model.merge_and_unload()
-    merged.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
 
 
 @torch.no_grad()
@@ -252,10 +276,11 @@ def base_revision(ctx, input_name: str = "model") -> str | None:
     return ctx.config.base.revision if ctx.inputs[input_name].from_stage == "base" else None
 
 
-def load_stage_model(ctx):
+def load_stage_model(ctx, lora: LoraConfig | None = None):
     """The model a training stage starts from, its tokenizer, and the checked chat template's sha256."""
     model_ref = ctx.input_path("model")
     tokenizer = load_tokenizer(model_ref, revision=base_revision(ctx))
     template_sha = check_chat_template(tokenizer)
-    model = load_model(model_ref, ctx.device, ctx.config.base.dtype, revision=base_revision(ctx))
+    load_in_4bit = lora is not None and lora.load_in_4bit
+    model = load_model(model_ref, ctx.device, ctx.config.base.dtype, revision=base_revision(ctx), load_in_4bit=load_in_4bit)
     return model, tokenizer, template_sha

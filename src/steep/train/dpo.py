@@ -83,7 +83,7 @@ def train_dpo_round(model, tokenizer, pairs: list[dict], cfg, work_dir: Path, se
 
 def run(ctx) -> dict:
     cfg = ctx.config.dpo
-    model, tokenizer, template_sha = load_stage_model(ctx)
+    model, tokenizer, template_sha = load_stage_model(ctx, cfg.lora)
     judge = RulesJudge(cfg.judge)
 
     prompts = [row["messages"] for row in read_jsonl(Path(cfg.prompts))]
@@ -120,7 +120,7 @@ def run(ctx) -> dict:
     after = heldout_report(HFChatGenerator(policy, tokenizer, ctx.device), judge, heldout, cfg.heldout_generation, ctx.seed, cfg.heldout_samples)
     ctx.log(f"held-out rule pass rate after: {after['rule_pass_rate']:.3f}")
     params = trainable_parameters(policy)
-    save_adapter_and_model(policy, tokenizer, ctx)
+    saved = save_adapter_and_model(policy, tokenizer, ctx)
     return {
         "rule_pass_rate_before": before["rule_pass_rate"],
         "rule_pass_rate_after": after["rule_pass_rate"],
@@ -135,6 +135,7 @@ def run(ctx) -> dict:
         "heldout_prompts": len(heldout),
         "chat_template_sha256": template_sha,
         **params,
+        **saved,
     }
 
 

@@ -100,7 +100,7 @@ def late_coherence(generator, judge, scenarios, cfg, seed) -> tuple[float, dict[
 
 def run(ctx) -> dict:
     cfg = ctx.config.rs
-    model, tokenizer, template_sha = load_stage_model(ctx)
+    model, tokenizer, template_sha = load_stage_model(ctx, cfg.lora)
     judge = RulesJudge(cfg.judge)
     scenarios = load_scenarios(Path(cfg.scenarios))[: cfg.max_scenarios]
     heldout = load_scenarios(Path(cfg.heldout))[: cfg.max_heldout]
@@ -132,7 +132,7 @@ def run(ctx) -> dict:
     ctx.log(f"held-out late coherence after: {after:.3f}")
     write_jsonl(ctx.work_dir / "heldout_dialogues.jsonl", heldout_dialogues)
     params = trainable_parameters(peft_model)
-    save_adapter_and_model(peft_model, tokenizer, ctx)
+    saved = save_adapter_and_model(peft_model, tokenizer, ctx)
     return {
         "coherence_late_before": before,
         "coherence_late_after": after,
@@ -145,6 +145,7 @@ def run(ctx) -> dict:
         "heldout_scenarios": len(heldout),
         "chat_template_sha256": template_sha,
         **params,
+        **saved,
         "train_loss_final": train_metrics.get("train_loss_final"),
         "train_runtime_s": train_metrics.get("train_runtime"),
     }

@@ -18,11 +18,11 @@ from steep.generate.hf import HFChatGenerator
 from steep.train.common import (
     compact_progress,
     load_stage_model,
-    merge_and_save,
     peft_lora_config,
     trainable_parameters,
     trainer_arguments,
 )
+from steep.train.export import adapter_size_bytes, merge_with_parity_check
 
 
 def heldout_prompts(rows: list[dict]) -> list[list[dict]]:
@@ -75,7 +75,7 @@ def train_lora_on_chats(
 
 def run(ctx) -> dict:
     cfg = ctx.config.sft
-    model, tokenizer, template_sha = load_stage_model(ctx)
+    model, tokenizer, template_sha = load_stage_model(ctx, cfg.lora)
 
     train_rows = read_jsonl(Path(cfg.train))
     heldout = heldout_prompts(read_jsonl(Path(cfg.heldout))[: cfg.max_heldout])
@@ -90,7 +90,7 @@ def run(ctx) -> dict:
     after, answers = measure_format(HFChatGenerator(peft_model, tokenizer, ctx.device), heldout, cfg.format_pattern, cfg.generation, ctx.seed)
     ctx.log(f"format adherence after: {after:.3f}")
 
-    save_adapter_and_model(peft_model, tokenizer, ctx)
+    saved = save_adapter_and_model(peft_model, tokenizer, ctx)
     _write_samples(ctx.work_dir / "heldout_answers.jsonl", heldout, answers)
     return {
         "format_adherence_before": before,
@@ -99,20 +99,24 @@ def run(ctx) -> dict:
         "train_conversations": len(train_rows),
         "chat_template_sha256": template_sha,
         **params,
+        **saved,
         "train_loss_first": train_metrics.get("train_loss_first"),
         "train_loss_final": train_metrics.get("train_loss_final"),
         "train_runtime_s": train_metrics.get("train_runtime"),
     }
 
 
-def save_adapter_and_model(peft_model, tokenizer, ctx) -> None:
-    """Write `adapter/` (PEFT) and `model/` (merged, plain HF) and declare both as outputs."""
+def save_adapter_and_model(peft_model, tokenizer, ctx) -> dict:
+    """Write `adapter/` (PEFT) and `model/` (merged, plain HF, parity-checked) and declare both as outputs.
+
+    Returns what the manifest records about them: adapter size on disk and the merge's logit parity."""
     adapter_dir = ctx.work_dir / "adapter"
     peft_model.save_pretrained(adapter_dir)
     tokenizer.save_pretrained(adapter_dir)
-    merge_and_save(peft_model, tokenizer, ctx.work_dir / "model")
+    parity = merge_with_parity_check(peft_model, tokenizer, ctx.work_dir / "model")
     ctx.add_output("adapter", adapter_dir)
     ctx.add_output("model", ctx.work_dir / "model")
+    return {"adapter_bytes": adapter_size_bytes(adapter_dir), **parity}
 
 
 def _write_samples(path: Path, prompts: list[list[dict]], answers: list[str]) -> None:
