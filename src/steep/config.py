@@ -156,6 +156,21 @@ class CptConfig(StrictModel):
     optim: OptimConfig = OptimConfig(learning_rate=1e-3, epochs=1, batch_size=16)
 
 
+class LaunchConfig(StrictModel):
+    """How a training stage runs: in this process, or across several through `accelerate launch`.
+
+    `num_processes: 1` (default) trains in the steep process. Above 1, steep writes the job to the stage's work
+    directory and runs `accelerate launch` on it; rank 0 saves the adapter and the stage goes on as usual. With
+    no `accelerate_config`, processes are data-parallel (DDP: NCCL on GPUs, gloo on CPUs). For FSDP or DeepSpeed
+    ZeRO point `accelerate_config` at one of `examples/accelerate/*.yaml` (or your own); its `num_processes` is
+    overridden by ours so the two never disagree.
+    """
+
+    num_processes: int = Field(1, ge=1)
+    accelerate_config: ExistingPath | None = None
+    main_process_port: int | None = Field(None, ge=1024, le=65535)
+
+
 class SftConfig(StrictModel):
     enabled: bool = True
     train: ExistingPath
@@ -166,6 +181,7 @@ class SftConfig(StrictModel):
     lora: LoraConfig = LoraConfig()
     optim: OptimConfig = OptimConfig()
     generation: GenerationConfig = GenerationConfig(temperature=0.0)
+    launch: LaunchConfig = LaunchConfig()
 
     @model_validator(mode="after")
     def _pattern_compiles(self):

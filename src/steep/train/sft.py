@@ -45,6 +45,7 @@ def train_lora_on_chats(
 ):
     """LoRA-train on whole conversations with the loss on assistant tokens; return (peft model, train metrics)."""
     from datasets import Dataset
+    from transformers import set_seed
     from trl import SFTConfig, SFTTrainer
 
     from steep.train.lm import last_checkpoint
@@ -59,6 +60,9 @@ def train_lora_on_chats(
     )
     if optim.checkpoint_steps:
         args.save_strategy, args.save_steps, args.save_total_limit = "steps", optim.checkpoint_steps, 1
+    # The adapter's A matrices are drawn when the trainer wraps the model, before the Trainer seeds anything:
+    # seed here, or the init depends on whatever ran earlier in the process (and differs across processes).
+    set_seed(seed)
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -82,10 +86,14 @@ def run(ctx) -> dict:
     before, _ = measure_format(HFChatGenerator(model, tokenizer, ctx.device), heldout, cfg.format_pattern, cfg.generation, ctx.seed)
     ctx.log(f"format adherence before: {before:.3f} on {len(heldout)} held-out prompts")
 
-    peft_model, train_metrics = train_lora_on_chats(
-        model, tokenizer, [row["messages"] for row in train_rows],
-        lora=cfg.lora, optim=cfg.optim, max_length=cfg.max_length, work_dir=ctx.work_dir, seed=ctx.seed, device=ctx.device,
-    )
+    conversations = [row["messages"] for row in train_rows]
+    if cfg.launch.num_processes > 1:
+        peft_model, train_metrics = _train_in_processes(ctx, model, conversations)
+    else:
+        peft_model, train_metrics = train_lora_on_chats(
+            model, tokenizer, conversations,
+            lora=cfg.lora, optim=cfg.optim, max_length=cfg.max_length, work_dir=ctx.work_dir, seed=ctx.seed, device=ctx.device,
+        )
     params = trainable_parameters(peft_model)
     after, answers = measure_format(HFChatGenerator(peft_model, tokenizer, ctx.device), heldout, cfg.format_pattern, cfg.generation, ctx.seed)
     ctx.log(f"format adherence after: {after:.3f}")
@@ -104,6 +112,22 @@ def run(ctx) -> dict:
         "train_loss_final": train_metrics.get("train_loss_final"),
         "train_runtime_s": train_metrics.get("train_runtime"),
     }
+
+
+def _train_in_processes(ctx, model, conversations: list[list[dict]]):
+    """`sft.launch.num_processes` > 1: train through `accelerate launch`, then load rank 0's adapter onto `model`."""
+    from peft import PeftModel
+
+    from steep.train.common import base_revision
+    from steep.train.launch import launch_lora_on_chats
+
+    cfg = ctx.config.sft
+    adapter_dir, metrics = launch_lora_on_chats(
+        model_ref=ctx.input_path("model"), revision=base_revision(ctx), dtype=ctx.config.base.dtype,
+        conversations=conversations, lora=cfg.lora, optim=cfg.optim, max_length=cfg.max_length,
+        work_dir=ctx.work_dir, seed=ctx.seed, device=ctx.device, launch=cfg.launch, log=ctx.log,
+    )  # fmt: skip
+    return PeftModel.from_pretrained(model, adapter_dir), metrics
 
 
 def save_adapter_and_model(peft_model, tokenizer, ctx) -> dict:
