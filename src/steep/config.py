@@ -395,6 +395,10 @@ def stage_config_dict(cfg: PipelineConfig, stage: str) -> dict:
     if stage == "eval":
         # eval reads the held-out sets and judges that other sections declare
         section = cfg.model_dump(mode="json", exclude={"run_dir", "serve"})
+    elif stage == "curate":
+        # where curate runs (workers, local or Ray) never changes what it writes (tests/unit/test_curate_executor.py):
+        # more workers after a kill must resume the finished shards, not start over
+        section = cfg.curate.model_dump(mode="json", exclude={"executor"})
     else:
         section = getattr(cfg, stage).model_dump(mode="json")
     return {"stage": stage, **shared, "config": section}

@@ -122,7 +122,8 @@ def declared_inputs(cfg: PipelineConfig, stage: str) -> dict[str, tuple[str, Pat
         elif cfg.base.path is not None:
             files["base_model"] = ("file", Path(cfg.base.path))
     elif stage == "curate":
-        add_files("inputs", cfg.curate.inputs)
+        for name, path in curate_input_files(cfg.curate).items():
+            files[name] = ("file", path)
     elif stage == "cpt":
         files["model"] = ("stage", ("base", "model"))
         files["documents"] = ("stage", ("curate", "documents"))
@@ -142,6 +143,28 @@ def declared_inputs(cfg: PipelineConfig, stage: str) -> dict[str, tuple[str, Pat
     elif stage == "serve":
         files["model"] = ("stage", (model_source_stage(cfg, "serve"), "model"))
         files["eval"] = ("stage", ("eval", "metrics"))
+    return files
+
+
+def curate_input_files(curate) -> dict[str, Path]:
+    """Every file curate's output depends on: each input file (globs and directories expanded, so a file added to
+    the lake reruns the stage) and the side files its config names (lexicons, classifier training sets, eval
+    splits for decontamination, a local NER model). A user gate's Python code is not tracked: after changing it,
+    rerun with `steep run ... --from curate`."""
+    from steep.curate.readers.inputs import resolve_inputs as resolve_curate_inputs
+
+    files = {f"inputs[{i}]": Path(p) for i, p in enumerate(resolve_curate_inputs(curate.inputs))}
+    for gate in ("compliance", "time"):
+        section = getattr(curate, gate)
+        for key in ("terms_file", "patterns_file"):
+            if getattr(section, key) is not None:
+                files[f"{gate}.{key}"] = Path(getattr(section, key))
+        if section.classifier is not None:
+            files[f"{gate}.classifier.train"] = Path(section.classifier.train)
+    for i, path in enumerate(curate.decontam.eval_files):
+        files[f"decontam.eval_files[{i}]"] = Path(path)
+    if curate.pii.ner_model is not None:
+        files["pii.ner_model"] = Path(curate.pii.ner_model)
     return files
 
 

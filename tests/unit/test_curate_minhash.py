@@ -195,9 +195,10 @@ def test_documents_shorter_than_a_shingle_are_left_to_exact_dedup():
     assert block.stats.counters["near_too_short"] == 3
 
 
-def test_exact_method_is_the_default_and_unchanged():
-    assert DedupConfig().method == "exact"
-    assert isinstance(build_deduplicator(DedupConfig()), ExactDedup)
+def test_minhash_is_the_default_and_exact_is_unchanged():
+    assert DedupConfig().method == "minhash"
+    assert isinstance(build_deduplicator(DedupConfig()), MinHashDedup)
+    assert isinstance(build_deduplicator(DedupConfig(method="exact")), ExactDedup)
     assert isinstance(build_deduplicator(DedupConfig(method="minhash")), MinHashDedup)
     corpus = build_corpus(seed=3)
     exact_kept, exact_dropped = _run(ExactDedup(), corpus.docs)

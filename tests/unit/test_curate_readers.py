@@ -69,8 +69,10 @@ def test_lone_surrogate_escape_is_replaced_not_fatal(tmp_path):
     from steep.curate.stage import run_curate
 
     path = tmp_path / "in.jsonl"
-    path.write_text('{"id": "a", "text": "broken \\ud800 half pair and a real pair \\ud83d\\ude00 in a long enough text here"}\n')
+    path.write_text(
+        '{"id": "a", "text": "broken \\ud800 half pair and a real pair \\ud83d\\ude00 in a long enough text here"}\n'
+    )
     metrics = run_curate(CurateConfig(inputs=[str(path)]), tmp_path / "out")
     assert metrics["docs_out"] == 1
     text = (tmp_path / "out" / "documents" / "part-00000.jsonl").read_text(encoding="utf-8")
-    assert "\ufffd" in text and "\U0001F600" in text
+    assert "\ufffd" in text and "\U0001f600" in text

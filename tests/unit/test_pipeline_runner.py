@@ -161,3 +161,28 @@ def test_atomic_write_never_leaves_a_torn_file(tmp_path, monkeypatch):
         atomic_write_bytes(target, b"new content")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]  # the temp file was cleaned up
+
+
+def test_curate_depends_on_every_lake_file_and_every_side_file(tmp_path):
+    """A file added to a lake directory, or an edited lexicon or eval split, must rerun curate: all are inputs."""
+    from steep.curate.config import CurateConfig
+    from steep.pipeline import curate_input_files
+
+    lake = tmp_path / "lake"
+    (lake / "sub").mkdir(parents=True)
+    for name in ("a.jsonl", "sub/b.md"):
+        (lake / name).write_text('{"text": "x"}\n', encoding="utf-8")
+    terms = tmp_path / "codenames.txt"
+    terms.write_text("project falcon\n", encoding="utf-8")
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text('{"text": "an eval passage"}\n', encoding="utf-8")
+    cfg = CurateConfig(inputs=[str(lake)], compliance={"terms_file": terms}, decontam={"eval_files": [str(heldout)]})
+
+    files = curate_input_files(cfg)
+
+    assert files == {
+        "inputs[0]": lake / "a.jsonl",
+        "inputs[1]": lake / "sub" / "b.md",
+        "compliance.terms_file": terms,
+        "decontam.eval_files[0]": heldout,
+    }

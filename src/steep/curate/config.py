@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from steep.curate.classifier import GateClassifierConfig
+from steep.curate.lexicon import check_lexicon_file
+from steep.curate.user_gates import UserGates
 from steep.schema import StrictModel
 
-PiiType = Literal["email", "phone", "card", "iban", "ssn", "ip", "account"]
-ALL_PII_TYPES: tuple[PiiType, ...] = ("email", "phone", "card", "iban", "ssn", "ip", "account")
+PiiType = Literal["email", "phone", "card", "iban", "ssn", "ip", "account", "name", "secret", "url_credentials"]
+ALL_PII_TYPES: tuple[PiiType, ...] = (
+    "email", "phone", "card", "iban", "ssn", "ip", "account", "name", "secret", "url_credentials",
+)  # fmt: skip
 
 
 def _check_regex(pattern: str) -> str:
@@ -63,21 +69,112 @@ class CleanConfig(StrictModel):
     examples_in_report: int = Field(default=3, ge=0)
 
 
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class QualityConfig(StrictModel):
-    """Minimal quality filters, applied after repair (repair can turn a noisy doc into a good one)."""
+    """Gopher/C4 quality heuristics, applied after repair (repair can turn a noisy doc into a good one).
+
+    `None` switches a filter off. Gopher's value is given where a default differs; what each default drops on
+    the demo lake and why: `steep.curate.quality`. In YAML:
+    `quality: {min_words: 20, min_stop_words: 2, max_ocr_garbage: 0.05, max_top_ngram_chars: {2: 0.2}}`.
+    """
 
     enabled: bool = True
-    min_words: int = Field(default=5, ge=0)
+    min_words: int = Field(default=5, ge=0)  # Gopher 50: a support ticket or a spec line can be shorter
+    max_words: int | None = Field(default=100_000, ge=1)
     # Share of alphabetic characters among non-space characters. 0.4 keeps number-heavy business text
     # (order tables, invoices: ~0.35-0.6) while dropping symbol soup, base64 and table dumps (~0.0-0.3).
     min_alpha_ratio: float = Field(default=0.4, ge=0.0, le=1.0)
+    min_mean_word_length: float | None = Field(default=3.0, ge=0.0)
+    max_mean_word_length: float | None = Field(default=10.0, ge=0.0)
+    max_symbol_word_ratio: float | None = Field(default=0.1, ge=0.0)  # ('#' + ellipses) per word
+    max_bullet_lines: Share | None = 0.9
+    max_ellipsis_lines: Share | None = 0.3
+    min_alpha_words: Share | None = None  # Gopher 0.8: order tables and ticket logs are ~0.6-0.8 words with a letter
+    min_stop_words: int | None = Field(default=None, ge=0)  # Gopher 2; English only (skipped when meta.language!=en)
+    max_duplicate_line_fraction: Share | None = 0.3
+    max_duplicate_line_chars: Share | None = 0.2
+    max_duplicate_paragraph_fraction: Share | None = 0.3
+    max_duplicate_paragraph_chars: Share | None = 0.2
+    # Gopher repetition: {n: max share of word characters} for the top n-gram and for repeated n-grams.
+    max_top_ngram_chars: dict[Annotated[int, Field(ge=1, le=20)], Share] = Field(
+        default_factory=lambda: {2: 0.20, 3: 0.30, 4: 0.30}  # Gopher {2: 0.20, 3: 0.18, 4: 0.16}
+    )
+    max_duplicate_ngram_chars: dict[Annotated[int, Field(ge=1, le=20)], Share] = Field(
+        default_factory=lambda: {5: 0.25, 6: 0.24, 7: 0.23, 8: 0.22, 9: 0.21, 10: 0.20}  # Gopher: 0.10 lower each
+    )
+    # C4: keep only lines ending in terminal punctuation. Off: it cut 89% of OCR-damaged text in datatrove's
+    # chain (hard-wrapped lines, lists, tables and headings have no end punctuation).
+    c4_end_punctuation_lines: bool = False
+    # Store `meta.ocr_garbage_ratio` (share of OCR-garbage tokens after repair, `steep.curate.ocr_quality`).
+    ocr_score: bool = True
+    # Drop a document whose garbage share is above this (`ocr_garbage`). Demo lake after repair: clean docs
+    # 0.0, OCR-damaged docs 0.0-0.026; scans a cheap engine mangled score 0.1 and more.
+    max_ocr_garbage: Share | None = None
+
+
+def _terms_file(path: Path) -> Path:
+    return check_lexicon_file(path, "terms")
+
+
+def _patterns_file(path: Path) -> Path:
+    return check_lexicon_file(path, "patterns")
+
+
+# One entry per line, `#` comment lines; checked (exists, every regex compiles) at load time. See steep.curate.lexicon.
+TermsFile = Annotated[Path, AfterValidator(_terms_file)]
+PatternsFile = Annotated[Path, AfterValidator(_patterns_file)]
+
+
+class LanguageConfig(StrictModel):
+    """Offline language ID (py3langid, model in the wheel). Off by default; on, it sets `meta.language`.
+
+    In YAML: `language: {enabled: true, keep: [en, de], min_confidence: 0.5}`.
+    """
+
+    enabled: bool = False
+    keep: list[str] = Field(default_factory=lambda: ["en"])  # ISO 639-1 codes; empty keeps every language
+    # Below this normalised probability the language is unknown: dropped as `language:uncertain`. The demo lake's
+    # English documents score >= 0.9 except number-only tables and junk.
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_chars: int = Field(default=2000, ge=1)  # classify only the start: cost is linear in length
+
+
+# Row keys that hold eval text in the usual shapes (plain text, prompt/answer pairs, chat, preference, dialogue).
+EVAL_TEXT_FIELDS = ("text", "prompt", "question", "answer", "completion", "response", "chosen", "rejected")
+EVAL_TEXT_FIELDS += ("messages", "user_turns")
+
+
+class DecontamConfig(StrictModel):
+    """Drop or flag training documents sharing word n-grams with eval splits. Off while `eval_files` is empty.
+
+    In YAML: `decontam: {eval_files: [data/sft_heldout.jsonl], ngram: 13, min_matches: 1, action: drop}`.
+
+    Why `ignore_common` (n-grams in that many training documents are boilerplate, not leaks), with the demo
+    numbers: `steep.curate.decontam`.
+    """
+
+    eval_files: list[str] = Field(default_factory=list)
+    ngram: int = Field(default=13, ge=3, le=64)
+    min_matches: int = Field(default=1, ge=1)  # distinct shared n-grams needed
+    action: Literal["drop", "flag"] = "drop"
+    ignore_common: int | None = Field(default=3, ge=2)
+    # Row keys holding eval text: strings, lists of strings, or messages (`steep.curate.decontam`).
+    fields: list[str] = Field(default_factory=lambda: list(EVAL_TEXT_FIELDS), min_length=1)
 
 
 class ComplianceConfig(StrictModel):
-    """Documents mentioning a blocked term (case-insensitive, whole phrase) or matching a pattern are dropped."""
+    """Documents mentioning a blocked term (case-insensitive, whole phrase) or matching a pattern are dropped.
+
+    compliance: {terms_file: lexicons/codenames.txt, classifier: {train: lexicons/restricted.jsonl}}
+    """
 
     terms: list[Phrase] = Field(default_factory=list)
     patterns: list[Regex] = Field(default_factory=list)  # Python `re`; use `(?i)` for case-insensitive
+    terms_file: TermsFile | None = None  # added to `terms`
+    patterns_file: PatternsFile | None = None  # added to `patterns`
+    classifier: GateClassifierConfig | None = None  # trained at stage start; see steep.curate.classifier
 
 
 class TimeGateConfig(StrictModel):
@@ -88,6 +185,10 @@ class TimeGateConfig(StrictModel):
     date_field: str = "date"  # key in `meta` holding an ISO date/datetime, "YYYY-MM" or "YYYY"
     # What to do with a document whose date is missing or unparseable when a cutoff is set.
     undated: Literal["keep", "drop"] = "keep"
+    patterns: list[Regex] = Field(default_factory=list)  # `time:/<pattern>/`, e.g. '\\b(?:Q[34] 2024|FY ?2025)\\b'
+    terms_file: TermsFile | None = None
+    patterns_file: PatternsFile | None = None
+    classifier: GateClassifierConfig | None = None
 
 
 class DedupConfig(StrictModel):
@@ -103,7 +204,7 @@ class DedupConfig(StrictModel):
     """
 
     enabled: bool = True
-    method: Literal["exact", "minhash"] = "exact"
+    method: Literal["exact", "minhash"] = "minhash"
     # Word n-grams of the normalised text. A copy with 5% of its words changed at scattered positions keeps
     # Jaccard 0.82 on 2-grams, 0.75 on 3-grams, 0.63 on 5-grams; documents that share whole sentences (a template,
     # boilerplate) score about the same on all three, so short shingles separate the two best.
@@ -137,14 +238,46 @@ class DedupConfig(StrictModel):
 
 
 class PiiConfig(StrictModel):
-    """Regex + checksum PII redaction. PII documents are redacted, never dropped."""
+    """Regex + checksum PII redaction (see `steep.curate.pii`). PII documents are redacted, never dropped.
+
+        pii: {engine: steep, style: pseudonym, pseudonym_key: ${STEEP_PII_KEY}, types: [email, phone, card]}
+    """
 
     enabled: bool = True
-    style: Literal["placeholder"] = "placeholder"  # `<EMAIL>`, `<PHONE>`, ...
+    # steep: our recognizers. presidio: Presidio's analyzer with its pattern recognizers only (no NLP model)
+    # plus ours registered into it, and Presidio's anonymizer (`pip install 'steep[presidio]'`).
+    engine: Literal["steep", "presidio"] = "steep"
+    # placeholder: `<EMAIL>`, `<PHONE>`, ... pseudonym: consistent, format-preserving fake values from
+    # reserved ranges (emails @example.com, 555-01xx phones, test-BIN cards), keyed by HMAC(pseudonym_key).
+    style: Literal["placeholder", "pseudonym"] = "placeholder"
+    # None: a fixed built-in key, so runs are reproducible (and pseudonyms are linkable across runs: set your
+    # own secret key if they must not be).
+    pseudonym_key: str | None = None
     types: list[PiiType] = Field(default_factory=lambda: list(ALL_PII_TYPES))
     # Also redact the text of dropped documents in excluded.jsonl and the report's examples, so no run
     # artifact carries raw PII.
     redact_excluded: bool = True
+    # A LOCAL Hugging Face token-classification model directory: its person entities become `name` spans
+    # (needs transformers + torch; never downloaded). None: names only beside account context.
+    ner_model: str | None = None
+
+    @field_validator("ner_model")
+    @classmethod
+    def _local_model(cls, path: str | None) -> str | None:
+        if path is not None and not (Path(path) / "config.json").is_file():
+            raise ValueError(f"{path!r} is not a local model directory (no config.json); steep never downloads one")
+        return path
+
+    @field_validator("engine")
+    @classmethod
+    def _engine_installed(cls, engine: str) -> str:
+        if engine == "presidio":
+            import importlib.util
+
+            missing = [m for m in ("presidio_analyzer", "presidio_anonymizer") if importlib.util.find_spec(m) is None]
+            if missing:
+                raise ValueError(f"engine presidio needs {', '.join(missing)}: pip install 'steep[presidio]'")
+        return engine
 
     @field_validator("types")
     @classmethod
@@ -155,15 +288,76 @@ class PiiConfig(StrictModel):
         return types
 
 
+class ReadConfig(StrictModel):
+    """How input files become documents (JSONL, Parquet, text/Markdown, HTML, PDF); see `steep.curate.readers`.
+
+        read: {max_doc_bytes: 10000000, ocr: auto, ocr_dpi: 300, ocr_lang: eng}
+    """
+
+    text_key: str = "text"  # JSONL key / Parquet column holding the text
+    id_key: str = "id"
+    # A document (a JSONL line, a Parquet cell, a text/HTML file, a PDF's extracted text) larger than this is
+    # dropped as `too_large` without being read whole. 10 MB of UTF-8 is ~1.5M words, ~2.5M tokens: far past any
+    # context window and past what a book needs, while logs, dumps and base64 blobs land here.
+    max_doc_bytes: int = Field(default=10_000_000, ge=1)
+    # A text/HTML file that is not valid UTF-8 is kept (bad bytes -> U+FFFD, location in the report) while at
+    # most this share of its bytes is undecodable; past it the file is treated as binary or a legacy encoding
+    # and dropped as `bad_input` (convert it with iconv first).
+    max_undecodable_ratio: float = Field(default=0.01, ge=0.0, le=1.0)
+    # HTML: a text block (paragraph, list item, row) whose characters are at least this share link text is
+    # navigation, not content.
+    html_max_link_density: float = Field(default=0.5, gt=0.0, le=1.0)
+    parquet_batch_rows: int = Field(default=1024, ge=1)  # rows held in memory at once per Parquet file
+    # PDF pages without a text layer: `auto` runs Tesseract when the binary is on PATH, `off` never does.
+    ocr: Literal["auto", "off"] = "auto"
+    ocr_dpi: int = Field(default=300, ge=72, le=1200)  # Tesseract is trained on ~300 dpi scans
+    ocr_lang: str = Field(default="eng", pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")  # tesseract -l, e.g. eng+deu
+    ocr_timeout_s: float = Field(default=120.0, gt=0.0)  # per page
+
+
+class ExecutorConfig(StrictModel):
+    """Where the per-document blocks run: sharded, with a completion marker per shard (see `steep.curate.executor`).
+
+        executor: {kind: local, workers: 4}                      # a process pool on this machine
+        executor: {kind: ray, address: "ray://head:10001", workers: 64}   # Ray tasks; out_dir on shared storage
+    """
+
+    kind: Literal["local", "ray"] = "local"
+    # Shards processed at once. local: 1 runs in this process (no pool, no pickling); N > 1 a pool of N processes.
+    # ray: at most N tasks in flight.
+    workers: int = Field(default=1, ge=1)
+    # ray only: None joins the instance this process already started, or starts a local one; "auto" or
+    # "ray://host:10001" joins a cluster.
+    address: str | None = None
+    # A plain JSONL file larger than this is split into byte ranges aligned to line starts. 64 MB is ~16k documents
+    # of 4 KB, ~1-2 minutes of the default chain per core: small enough that a killed run loses little, large
+    # enough that per-shard overhead (a marker, three small files, a process hop) stays under 1%.
+    shard_mb: float = Field(default=64.0, gt=0.0)
+    # Keep `shards/` after a successful run (debugging); by default it is removed once the final outputs exist.
+    keep_shards: bool = False
+
+    @field_validator("address")
+    @classmethod
+    def _address_needs_ray(cls, address: str | None, info: ValidationInfo) -> str | None:
+        if address is not None and info.data.get("kind") == "local":
+            raise ValueError("address is only used by kind: ray")
+        return address
+
+
 class CurateConfig(StrictModel):
     """The curate stage: read -> clean -> quality -> gates -> pii -> dedup -> write."""
 
-    # JSONL files (optionally .gz), directories (all *.jsonl / *.jsonl.gz inside) or glob patterns.
-    # Existence is checked by `run_curate` before any work starts.
+    # Files (.jsonl/.json[.gz], .parquet, .txt/.md, .html/.htm, .pdf), directories (walked recursively) or glob
+    # patterns. Existence is checked by `run_curate` before any work starts.
     inputs: list[str] = Field(min_length=1)
     clean: CleanConfig = CleanConfig()
+    language: LanguageConfig = LanguageConfig()
     quality: QualityConfig = QualityConfig()
     compliance: ComplianceConfig = ComplianceConfig()
     time: TimeGateConfig = TimeGateConfig()
+    gates: UserGates = Field(default_factory=list)  # user gates, after compliance and time: steep.curate.user_gates
+    decontam: DecontamConfig = DecontamConfig()  # after the gates, before pii: eval text is not redacted
     dedup: DedupConfig = DedupConfig()
     pii: PiiConfig = PiiConfig()
+    read: ReadConfig = ReadConfig()
+    executor: ExecutorConfig = ExecutorConfig()

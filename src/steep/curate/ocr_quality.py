@@ -1,0 +1,115 @@
+"""How much OCR garbage a text still holds after repair, and how far a text is from its clean source.
+
+`ocr_garbage_ratio(text)` is the share of whitespace-separated tokens (edge punctuation stripped) that look like
+recognition errors rather than words, numbers or codes. A token is garbage when it is one of:
+
+- a word with an OCR digit inside: a lowercase-or-capitalised word with one of 0 1 3 5 8 standing in for
+  o l/i e s B (`rea1`, `t3xt`, `w0rd`, `0f`, `P0LICY`). Codes keep their digits in runs or after a separator
+  (`POL-1342`, `4G`, `2nd`, `3pm`, `B2B`, `km-00001`), so they do not count;
+- a number with the letter O in it (`2O20`, `£35O`): the scanner read a zero as a capital O;
+- a run of 3+ mixed symbols (`\\@#%`, `&%![`): a run of one repeated symbol (`...`, `---`, `===`) is layout;
+- a consonant-only token of 6+ letters (`wrthxgl`): no English word has none of a e i o u y. All-caps
+  tokens are acronyms or codes and are left alone;
+- a token with the Unicode replacement character (`\ufffd`): bytes that were lost on the way.
+
+What it cannot see: confusions that leave a real-looking word (`rn` -> `m`: `modem`/`modern`) need a
+dictionary; the score is a floor on damage, not a count of every error. On the demo lake after repair the
+OCR-damaged documents score 0.5-3 % and the clean ones 0 % (see tests/unit/test_curate_ocr_quality.py).
+
+`char_error_rate(hyp, ref)` is the Levenshtein distance divided by `len(ref)`: the standard OCR metric.
+
+    ocr_garbage_ratio("The rea1 test of a w0rd")  # 0.333...
+    char_error_rate("rea1 card", "real card")     # 0.111...
+"""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(r"\S+")
+_EDGE_PUNCT = "\"'“”‘’()[]{}<>.,;:!?*"
+_OCR_DIGIT_IN_WORD = re.compile(
+    r"^(?:[A-Za-z][a-z]*[01358][a-z]+"  # he1p, t3xt, w0rd, a1l
+    r"|[A-Za-z][a-z]+[01358]"  # rea1, Mutua1
+    r"|0[a-z]+"  # 0f, 0pened: a leading zero for O (3pm, 5th, 8am are real)
+    r"|[A-Z]{2,}[0158][A-Z]{2,})$"  # P0LICY (SW1A-style codes have fewer letters on one side)
+)
+_O_IN_NUMBER = re.compile(r"^[£$€]?(?:\d[\d,.]*O[\dO,.]*|O[\dO,.]*\d[\dO,.]*)%?$")
+_SYMBOL_RUN = re.compile(r"[^\w\s]{3,}")
+_CONSONANT_ONLY = re.compile(r"^[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{6,}$")
+
+
+def is_garbage_token(token: str) -> bool:
+    """True when `token` (one whitespace-separated piece) looks like an OCR error; see the module docstring."""
+    if token.isalpha():  # most tokens: only the consonant rule can apply (a fast path, ~2x on prose)
+        return len(token) >= 6 and not token.isupper() and bool(_CONSONANT_ONLY.match(token))
+    if "\ufffd" in token:
+        return True
+    for run in _SYMBOL_RUN.findall(token):
+        if len(set(run)) > 1 and not _is_layout_run(run):
+            return True
+    word = token.strip(_EDGE_PUNCT)
+    if not word:
+        return False
+    if _OCR_DIGIT_IN_WORD.match(word) or _O_IN_NUMBER.match(word):
+        return True
+    return bool(_CONSONANT_ONLY.match(word)) and not word.isupper()
+
+
+def _is_layout_run(run: str) -> bool:
+    # Sentence ends next to quotes or brackets (`."),` `?!`), and `--->` arrows are prose, not noise.
+    return set(run) <= set(".,;:!?\"'()[]“”‘’-–—>*")
+
+
+def ocr_garbage_ratio(text: str) -> float:
+    """Share of garbage tokens among all whitespace-separated tokens (0.0 for an empty text)."""
+    tokens = _TOKEN.findall(text)
+    if not tokens:
+        return 0.0
+    return sum(map(is_garbage_token, tokens)) / len(tokens)
+
+
+def ocr_garbage_tokens(text: str) -> list[str]:
+    """The garbage tokens of `text`, in order (for reports and for checking the rules)."""
+    return [token for token in _TOKEN.findall(text) if is_garbage_token(token)]
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance (insert, delete, substitute: cost 1 each) between `a` and `b`.
+
+    Myers' bit-parallel algorithm (Hyyro's formulation for edit distance) on Python integers: one bit per
+    character of `a`, a handful of big-integer operations per character of `b`. A 3,000 x 3,000 pair costs
+    3,000 steps on 3,000-bit integers (~5 ms) instead of the 9M cell updates (~2 s) of the textbook table.
+    """
+    if len(a) < len(b):
+        a, b = b, a  # the longer string is the bit vector: fewer Python-level steps
+    if not b:
+        return len(a)
+    peq: dict[str, int] = {}
+    for i, ch in enumerate(a):
+        peq[ch] = peq.get(ch, 0) | (1 << i)
+    mask = (1 << len(a)) - 1
+    high = 1 << (len(a) - 1)
+    pv, mv, score = mask, 0, len(a)
+    for ch in b:
+        eq = peq.get(ch, 0)
+        xv = eq | mv
+        xh = (((eq & pv) + pv) ^ pv) | eq
+        ph = (mv | ~(xh | pv)) & mask
+        mh = pv & xh
+        if ph & high:
+            score += 1
+        elif mh & high:
+            score -= 1
+        ph = ((ph << 1) | 1) & mask
+        mh = (mh << 1) & mask
+        pv = (mh | ~(xv | ph)) & mask
+        mv = ph & xv
+    return score
+
+
+def char_error_rate(hyp: str, ref: str) -> float:
+    """Levenshtein distance from `hyp` to `ref` over `len(ref)`; an empty `ref` gives 0.0 or 1.0."""
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return levenshtein(hyp, ref) / len(ref)

@@ -1,0 +1,414 @@
+"""The steep PII detector: one recognizer per type (regex + checksum/context validation), overlaps resolved by
+type priority. `find_pii` is the whole public surface; `redact` turns its spans into placeholders or pseudonyms.
+
+    from steep.curate.pii.detect import find_pii
+    find_pii("Mail jane@corp.com or call +44 20 7946 0958 about ORD-2024-118834.")
+    # [PiiSpan(type='email', ...), PiiSpan(type='phone', ...)]
+
+Types and how a candidate is confirmed (a regex hit alone is not enough where a checksum exists):
+
+| type            | shape                                                  | confirmed by                                  |
+| email           | local@domain.tld                                       | shape                                         |
+| url_credentials | scheme://USER:PASS@host                                | a password is present (the user:pass part)    |
+| iban            | CC00 + up to 30 alphanumerics, spaced in fours or not  | length for the country, ISO 7064 mod-97 == 1  |
+| card            | 13-19 digits, spaces/dashes allowed                    | scheme prefix + length (Visa, Mastercard incl.|
+|                 |                                                        | 2-series, Amex, Discover, JCB, Diners,        |
+|                 |                                                        | UnionPay, Maestro), Luhn, not one digit       |
+| ssn             | ddd-dd-dddd                                            | area not 000/666/9xx, group 00, serial 0000  |
+| ip              | IPv4 dotted quad; IPv6 (full or :: compressed)         | octets 0-255; `ipaddress` parses the v6 form, |
+|                 |                                                        | it has a digit and >= 3 groups (not `a::b`)   |
+| secret          | known API key formats, PEM private keys, password=...  | see `steep.curate.pii.secrets`                |
+|                 | assignments, high-entropy tokens                       |                                               |
+| phone           | +CC international (E.164 with separators); US (NXX)    | digit count; not a date; not after an id word |
+|                 | NXX-XXXX; national 0-trunk (UK/DE/FR/JP...); bare      | (order, invoice, case, policy, code ...) or a |
+|                 | digits after "tel:"                                    | currency                                      |
+| account         | digits after account / acct / a/c / konto (no.)        | 6-20 digits                                   |
+|                 | 8-18 digits right after a capitalised name             | name words not in a stoplist; not a YYYYMMDD  |
+| name            | a capitalised 2-3 word name after "Account holder:",   | name words not in a stoplist                  |
+|                 | "Customer name:", "Cardholder:"..., or right before    |                                               |
+|                 | an account number ("Jane Doe, account no. 1234567")    |                                               |
+
+Overlapping hits resolve by type priority (PRIORITY), then length. Ids glued to a prefix (`ORD-2024-118834`,
+`CASE-48213`, `POL-1042`, `INV-...`) never match: every numeric recognizer refuses a hit that continues a word or a
+dash. Names are found only beside account context; free-text names need NER: `pii.ner_model`, a local model
+(`steep.curate.pii.ner`), whose hits are passed in as `extra`.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from steep.curate.config import ALL_PII_TYPES
+from steep.curate.pii.checksums import IBAN_LENGTHS, card_valid, iban_valid, ssn_valid
+from steep.curate.pii.keywords import after_word, lowercase
+from steep.curate.pii.secrets import find_secrets, find_url_credentials
+
+PRIORITY = ("url_credentials", "email", "iban", "card", "ssn", "ip", "secret", "phone", "account", "name")
+
+
+@dataclass(frozen=True)
+class PiiSpan:
+    type: str
+    start: int
+    end: int
+    text: str
+
+
+# ---------------------------------------------------------------------------------------------- patterns
+
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,24}(?![\w-])"
+)
+# Numeric recognizers refuse to start right after a word character, '+', '-', '.', ',', '/' or '#'
+# (that is how ORD-2024-118834 and 3.14159 stay out) and to stop right before one that continues them.
+_NUM_START = r"(?<![\w+\-.,/#])"
+# Speed: a pattern that starts with a lookbehind makes `re` try it at every position; one that starts with a
+# character class lets it skip ahead to the next digit. So the numeric patterns below start with their first
+# character, and `_unglued` applies the `_NUM_START` rule to each hit in Python (about 2x faster on prose).
+_GLUE = frozenset("_+-.,/#")
+_NUM_END = r"(?![\w\-]|[.,/]\d)"
+_CARD = re.compile(r"\d(?:[ \-]?\d){12,18}" + _NUM_END)
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
+# A card's printed layout, one separator throughout. A Luhn-failing number in this layout is a decoy (a test
+# number, a receipt reference): its groups must not read as a phone ("4078 0933 0209 2932" -> "0933 0209 2932").
+_CARD_LAYOUT = re.compile(
+    r"\d\d\d\d(?:([ \-])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|([ \-])\d{6}\2\d{4,5}|\d{9,15})" + _NUM_END
+)
+_SSN = re.compile(r"(\d{3})-(\d{2})-(\d{4})" + _NUM_END)
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.\d)")
+# Full or `::`-compressed IPv6, optionally ending in a dotted quad; validated by `ipaddress` afterwards.
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})"
+    r"(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)"
+    r"|(?<![\w:.])::(?:[0-9A-Fa-f]{1,4}:){1,6}[0-9A-Fa-f]{1,4}(?![\w:]|\.\d)"
+)
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f:]")
+_PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ ]?\(0\))?(?:[ .\-/]?\(?\d{1,6}\)?){1,6}(?!\w|[.,]\d)")
+_PHONE_US = re.compile(r"(?:1[ .\-])?(?:\((\d{3})\)[ ]?|(\d{3})[ .\-])(\d{3})[ .\-]\d{4}" + _NUM_END)
+# National numbers with a 0 trunk prefix and separators: UK 020 7946 0958, 07700 900123; DE 030 1234567,
+# (089) 123456, 0171/1234567; FR 01 23 45 67 89.
+_PHONE_NATIONAL = re.compile(r"(?:\(0\d{1,4}\)|0\d{1,4})(?:[ \-/]\d{2,8}){1,4}" + _NUM_END)
+_PHONE_WORDS = r"tel|telephone|phone|ph|mobile|mob|cell|cellphone|fax|call|whatsapp|sms|telefon|handy|mobil|rufnummer"
+# Bare digits are a phone only when a phone word stands right before them ("Tel: 0301234567").
+# Keyword-then-value patterns come in two parts: the keyword, found on the lowercased text by a case-sensitive
+# literal alternation (4x faster than scanning with `(?i)`), then the value matched at the keyword's end.
+_PHONE_WORD_LOWER = re.compile(rf"(?:{_PHONE_WORDS})\b")
+_PHONE_AFTER_WORD = re.compile(
+    r"\.?[ \t]*(?i:no\.?|number|nr\.?|#)?[ \t]*[:\-]?[ \t]*(\+?\d[\d ()./\-]{5,18}\d)" + _NUM_END
+)
+_PHONE_WORD_BEFORE = re.compile(rf"(?i)\b(?:{_PHONE_WORDS})\b[^\n]{{0,20}}$")
+_ID_WORDS = (
+    "order", "ord", "invoice", "inv", "case", "ticket", "tkt", "policy", "pol", "claim", "ref", "reference",
+    "tracking", "shipment", "sku", "serial", "po", "contract", "customer", "cust", "account", "acct", "member",
+    "id", "no", "nr", "number", "booking", "reservation", "transaction", "txn", "receipt", "code", "product",
+    "item", "part", "model", "version", "ver",
+)  # fmt: skip
+
+
+def _typo_variants(words: tuple[str, ...]) -> list[str]:
+    """Each word plus its adjacent-letter transpositions (code -> cdoe, ocde, coed) and, for OCR, d read as cl:
+    an id word with a typo still makes the number after it an id, not a phone."""
+    out = set(words)
+    for w in words:
+        if len(w) >= 4:
+            out.update(w[:i] + w[i + 1] + w[i] + w[i + 2 :] for i in range(len(w) - 1))
+        out.add(w.replace("d", "cl"))
+    return sorted(out, key=len, reverse=True)
+
+
+# "area code 415 555 0132" is a phone, so `code` right after "area" does not count.
+_ID_WORD_BEFORE = re.compile(
+    rf"(?i)(?:\b(?<!area )(?:{'|'.join(_typo_variants(_ID_WORDS))})\b\.?[ \t]*(?:no\.?|nr\.?|number|id|#)?[ \t]*[:#]?[ \t]*"
+    r"|#[ \t]*)$"
+)
+_CURRENCY_BEFORE = re.compile(r"(?i)(?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|cad|aud))[ \t]*$")
+_DATE_SHAPE = re.compile(r"^\(?\d{1,4}\)?[ ./\-]\d{1,2}[ ./\-]\d{1,4}$")
+_ACCOUNT_WORD = re.compile(r"(?:account|acct|acc|a/c|konto|kontonummer|kto)\b")
+_ACCOUNT_AFTER_WORD = re.compile(
+    r"\.?[ \t]*(?i:no\.?|number|num|nr\.?|#|id)?[ \t]*[:#=]?[ \t]*((?:[A-Z]{1,4}[ \-]?)?\d[\d \-]{4,28}\d)" + _NUM_END
+)
+# No leading \b (it would stop `re` from skipping to capital letters): the boundary is checked on each hit.
+_NAME_THEN_NUMBER = re.compile(
+    r"([A-Z][a-z]+(?:[ '\-][A-Z][a-z]+){1,2}),?[ \t]*(?:[:\-–][ \t]*)?(\d[\d \-]{6,24}\d)" + _NUM_END
+)
+# A capitalised word of a name (Unicode Latin letters: Müller, Łukasz is not covered by `re` classes, so the
+# Latin-1 and Latin Extended-A ranges are spelled out), 2-3 words, apostrophes and hyphens inside (O'Brien).
+_NAME_WORD = r"(?:[A-Z\u00c0-\u00de\u0100-\u017f][a-z\u00df-\u00ff\u0100-\u017f]+(?:['\-][A-Z][a-z]+)?)"
+_NAME = rf"({_NAME_WORD}(?:[ ]{_NAME_WORD}){{1,2}})"
+# Labels and account words are found on the lowercased text (a case-sensitive literal alternation is far faster
+# than `(?i)`), the name itself on the original text right after / right before them.
+_NAME_LABEL_LOWER = re.compile(
+    r"(?:account holder|account name|customer name|client name|cardholder|card holder"
+    r"|name on (?:the )?(?:card|account)|beneficiary|payee|policyholder|policy holder)(?:'s name)?[ \t]*[:\-–][ \t]*"
+)
+_ACCOUNT_WORD_LOWER = re.compile(
+    r"(?:account|acct|a/c|customer (?:no|number|id))\b\.?[ \t]*(?:no\.?|number|num|nr\.?|#|id)?[ \t]*[:#=]?[ \t]*\d"
+)
+_NAME_AT = re.compile(_NAME + r"\b")
+_NAME_BEFORE = re.compile(r"\b" + _NAME + r"(?:,[ \t]*|[ \t]*\([ \t]*|[ \t]+)$")
+# Capitalised words that start a "Name 12345678" hit but are not names.
+_NOT_NAME_WORDS = frozenset(
+    """the this that these those a an our your their my his her its we you they it dear hello hi thanks thank
+    please order orders invoice case policy ticket claim ref reference number no account acct phone tel fax
+    mobile call page section chapter table figure item items total amount balance payment room suite floor
+    street road avenue lane building unit box code zip postcode serial model part product tracking shipment
+    customer client member employee id version year date batch lot sku store branch route flight train monday
+    tuesday wednesday thursday friday saturday sunday january february march april may june july august
+    september october november december""".split()  # noqa: SIM905
+)
+
+
+def _unglued(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` with the `_NUM_START` rule: a hit right after a word character or one of
+    `_GLUE` is refused and the search goes on from its next character (as the lookbehind would)."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        start = m.start()
+        if start and ((c := text[start - 1]).isalnum() or c in _GLUE):
+            pos = start + 1
+            continue
+        yield m
+        pos = max(m.end(), start + 1)
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def _group_prefixes(text: str, start: int, end: int) -> Iterator[int]:
+    """End offsets of `text[start:end]` cut after each digit group, longest first (for retrying a hit
+    whose greedy match swallowed a following number)."""
+    ends = [start + m.end() for m in re.finditer(r"\d+", text[start:end])]
+    yield from reversed(ends)
+
+
+def _looks_like_yyyymmdd(digits: str) -> bool:
+    if len(digits) != 8 or digits[:2] not in ("19", "20"):
+        return False
+    try:
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- recognizers
+
+Recognizer = Callable[[str], Iterator[tuple[int, int]]]
+
+
+def _find_email(text: str) -> Iterator[tuple[int, int]]:
+    for m in _EMAIL.finditer(text):
+        yield m.span()
+
+
+def _find_card(text: str) -> Iterator[tuple[int, int]]:
+    for m in _unglued(_CARD, text):
+        for end in _group_prefixes(text, m.start(), m.end()):
+            digits = _digits(text[m.start() : end])
+            if len(digits) < 13:
+                break
+            if len(digits) <= 19 and card_valid(digits):
+                yield m.start(), end
+                break
+
+
+@functools.lru_cache(maxsize=2)
+def _iban_hits(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """(valid IBAN spans, IBAN-shaped spans that fail the check) in one pass; cached for `find_pii`, which needs
+    both."""
+    valid, invalid = [], []
+    for m in _IBAN.finditer(text):
+        start, candidate = m.start(), m.group(0)
+        expected = IBAN_LENGTHS.get(candidate[:2])
+        hit = None
+        if expected is None:
+            hit = m.span() if iban_valid(candidate) else None
+        else:
+            # Cut the hit at the country's length: "DE89 3704 0044 0532 0130 00 EUR" -> the 22 characters.
+            count = 0
+            for offset, ch in enumerate(candidate):
+                if ch != " ":
+                    count += 1
+                if count == expected:
+                    end = start + offset + 1
+                    glued = end < len(text) and text[end].isalnum()
+                    if not glued and iban_valid(text[start:end]):
+                        hit = (start, end)
+                    break
+        (valid if hit else invalid).append(hit or m.span())
+    return tuple(valid), tuple(invalid)
+
+
+def _find_iban(text: str) -> Iterator[tuple[int, int]]:
+    yield from _iban_hits(text)[0]
+
+
+def _invalid_iban_shapes(text: str) -> Iterator[tuple[int, int]]:
+    yield from _iban_hits(text)[1]
+
+
+def _invalid_card_shapes(text: str) -> Iterator[tuple[int, int]]:
+    """Numbers printed exactly like a card (4-4-4-4[-3], Amex 4-6-5, or 13-19 digits) that fail the card check."""
+    for m in _unglued(_CARD_LAYOUT, text):
+        if not card_valid(_digits(m.group(0))):
+            yield m.span()
+
+
+def _find_ssn(text: str) -> Iterator[tuple[int, int]]:
+    for m in _unglued(_SSN, text):
+        if ssn_valid(*m.groups()):
+            yield m.span()
+
+
+def _find_ip(text: str) -> Iterator[tuple[int, int]]:
+    for m in _IPV4.finditer(text):
+        yield m.span()
+    if _IPV6_HINT.search(text):  # cheap pre-check: a colon before a hex digit or a colon
+        for m in _IPV6.finditer(text):
+            candidate = m.group(0)
+            groups = [g for g in candidate.split(":") if g]
+            if len(groups) < 3 or not any(c.isdigit() for c in candidate):  # `a::b`, `dead::beef`, `std::map`
+                continue
+            try:
+                ipaddress.IPv6Address(candidate.split("%")[0])
+            except ValueError:
+                continue
+            yield m.span()
+
+
+def _phone_context_ok(text: str, start: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[max(line_start, start - 40) : start]
+    if _PHONE_WORD_BEFORE.search(before):
+        return True
+    return not (_ID_WORD_BEFORE.search(before) or _CURRENCY_BEFORE.search(before))
+
+
+def _find_phone(text: str) -> Iterator[tuple[int, int]]:
+    for m in _PHONE_INTL.finditer(text):
+        if not _phone_context_ok(text, m.start()):
+            continue
+        for end in _group_prefixes(text, m.start(), m.end()):
+            candidate = text[m.start() : end].replace("(0)", "")
+            n = len(_digits(candidate))
+            if n < 8:
+                break
+            if n <= 15 and candidate.count("(") == candidate.count(")"):
+                yield m.start(), end
+                break
+    for m in _unglued(_PHONE_US, text):
+        area = m.group(1) or m.group(2)
+        if area[0] in "01" or m.group(3)[0] in "01":  # NANP: area code and exchange start with 2-9
+            continue
+        if _phone_context_ok(text, m.start()):
+            yield m.span()
+    for m in _unglued(_PHONE_NATIONAL, text):
+        n = len(_digits(m.group(0)))
+        if 9 <= n <= 12 and not _DATE_SHAPE.match(m.group(0)) and _phone_context_ok(text, m.start()):
+            yield m.span()
+    for m in after_word(text, _PHONE_WORD_LOWER, _PHONE_AFTER_WORD):
+        candidate = m.group(1)
+        n = len(_digits(candidate))
+        if 7 <= n <= 15 and not _DATE_SHAPE.match(candidate):
+            yield m.span(1)
+
+
+def _trim_name(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span without leading stoplisted words ("Dear John Smith" -> "John Smith"); None if under two words
+    remain or a later word is stoplisted ("John Street")."""
+    words = text[start:end].split(" ")
+    while words and words[0].casefold() in _NOT_NAME_WORDS:
+        start += len(words.pop(0)) + 1
+    parts = [p for w in words for p in re.split(r"['\-]", w)]
+    if len(words) < 2 or any(p.casefold() in _NOT_NAME_WORDS for p in parts):
+        return None
+    return start, end
+
+
+def _find_name(text: str) -> Iterator[tuple[int, int]]:
+    lower = lowercase(text)
+    for m in _NAME_LABEL_LOWER.finditer(lower):
+        if m.start() == 0 or not lower[m.start() - 1].isalnum():
+            name = _NAME_AT.match(text, m.end())
+            if name and (span := _trim_name(text, *name.span(1))):
+                yield span
+    for m in _ACCOUNT_WORD_LOWER.finditer(lower):
+        if m.start() == 0 or not lower[m.start() - 1].isalnum():
+            name = _NAME_BEFORE.search(text, max(0, m.start() - 80), m.start())
+            if name and (span := _trim_name(text, *name.span(1))):
+                yield span
+    for name_start, name_end, _, _ in _name_number_hits(text):
+        yield name_start, name_end
+
+
+@functools.lru_cache(maxsize=2)
+def _name_number_hits(text: str) -> tuple[tuple[int, int, int, int], ...]:
+    """(name start, name end, number start, number end) of "Jane Doe 004512345678" hits; shared by the account
+    and name recognizers (cached: both run on the same text one after the other)."""
+    hits = []
+    for m in _NAME_THEN_NUMBER.finditer(text):
+        if m.start() and text[m.start() - 1].isalnum():
+            continue
+        digits = _digits(m.group(2))
+        name = _trim_name(text, *m.span(1))
+        if name and 8 <= len(digits) <= 18 and not _looks_like_yyyymmdd(digits):
+            hits.append((*name, *m.span(2)))
+    return tuple(hits)
+
+
+def _find_account(text: str) -> Iterator[tuple[int, int]]:
+    for m in after_word(text, _ACCOUNT_WORD, _ACCOUNT_AFTER_WORD):
+        if 6 <= len(_digits(m.group(1))) <= 20:
+            yield m.span(1)
+    for _, _, number_start, number_end in _name_number_hits(text):
+        yield number_start, number_end
+
+
+RECOGNIZERS: dict[str, Recognizer] = {
+    "email": _find_email,
+    "card": _find_card,
+    "iban": _find_iban,
+    "ssn": _find_ssn,
+    "ip": _find_ip,
+    "phone": _find_phone,
+    "account": _find_account,
+    "name": _find_name,
+    "secret": find_secrets,
+    "url_credentials": find_url_credentials,
+}
+
+
+# ---------------------------------------------------------------------------------------------- public API
+
+
+def find_pii(
+    text: str, types: Sequence[str] = ALL_PII_TYPES, extra: Sequence[tuple[str, int, int]] = ()
+) -> list[PiiSpan]:
+    """Non-overlapping PII spans in `text`, sorted by position. `extra`: (type, start, end) hits of other
+    recognizers (NER), resolved together with ours."""
+    candidates = [
+        (PRIORITY.index(kind), -(end - start), start, end, kind)
+        for kind in types
+        for start, end in RECOGNIZERS[kind](text)
+    ]
+    candidates += [(PRIORITY.index(kind), -(end - start), start, end, kind) for kind, start, end in extra]
+    # A number printed like a card that fails the card check is a decoy: it blocks lower-priority hits
+    # (phones) inside it, as a card would (kind "" = chosen, never reported).
+    if "card" in types or "phone" in types:
+        card = PRIORITY.index("card")
+        candidates += [(card, -(end - start), start, end, "") for start, end in _invalid_card_shapes(text)]
+    # An IBAN-shaped string whose checksum fails is not PII, and its digits are not a card or phone either
+    # (its 18 BBAN digits pass Luhn one time in ten): it blocks every other hit it overlaps.
+    chosen: list[tuple[int, int, str]] = [(s, e, "") for s, e in _invalid_iban_shapes(text)]
+    for _, _, start, end, kind in sorted(candidates):
+        if all(end <= s or start >= e for s, e, _ in chosen):
+            chosen.append((start, end, kind))
+    return [PiiSpan(kind, s, e, text[s:e]) for s, e, kind in sorted(chosen) if kind]
