@@ -61,3 +61,13 @@ def demo_data(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo_data")
     generate_demo_domain(out, seed=0, scale=0.25)
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_data_full(tmp_path_factory) -> Path:
+    """The demo domain at the demo's own scale (the 400-document lake `make demo` curates), about 1 s to build."""
+    from steep.demo.domain import generate_demo_domain
+
+    out = tmp_path_factory.mktemp("demo_data_full")
+    generate_demo_domain(out, seed=0, scale=1.0)
+    return out

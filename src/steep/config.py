@@ -54,6 +54,11 @@ class OptimConfig(StrictModel):
     lr_scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
     max_grad_norm: float = Field(1.0, gt=0)
     checkpoint_steps: int = Field(100, ge=0, description="save a resumable checkpoint every N steps; 0 = never")
+    # GPU speed levers (bench/train_gpu.py measures each against plain trl). Off by default: they need CUDA
+    # (liger: `pip install liger-kernel`, Triton kernels for RMSNorm, RoPE, SwiGLU and a fused linear +
+    # cross-entropy that never materialises the logits; compile: torch.compile of the model).
+    liger_kernel: bool = False
+    torch_compile: bool = False
 
 
 class LoraConfig(StrictModel):

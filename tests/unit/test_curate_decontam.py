@@ -97,8 +97,8 @@ def test_eval_shapes_and_bad_rows(tmp_path: Path):
         Decontaminator(DecontamConfig(eval_files=[str(tmp_path / "missing.jsonl")]))
 
 
-def test_demo_heldout_shapes_load():
-    demo = Path(__file__).resolve().parents[2] / "examples" / "demo" / "data"
+def test_demo_heldout_shapes_load(demo_data_full):
+    demo = demo_data_full
     files = [str(demo / f) for f in ("sft_heldout.jsonl", "dpo_heldout.jsonl", "rs_heldout.jsonl")]
     block = Decontaminator(DecontamConfig(eval_files=files))
     assert block.stats.counters["eval_ngrams"] > 1000

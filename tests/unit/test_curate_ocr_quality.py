@@ -11,12 +11,9 @@ import pytest
 from steep.curate.clean import clean_text
 from steep.curate.ocr_quality import char_error_rate, is_garbage_token, levenshtein, ocr_garbage_ratio
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo" / "data"
-
-
-def _demo() -> list[tuple[dict, dict]]:
-    lake = [json.loads(line) for line in (DEMO / "lake.jsonl").open()]
-    labels = {row["id"]: row for row in map(json.loads, (DEMO / "labels.jsonl").open())}
+def _demo(demo: Path) -> list[tuple[dict, dict]]:
+    lake = [json.loads(line) for line in (demo / "lake.jsonl").open()]
+    labels = {row["id"]: row for row in map(json.loads, (demo / "labels.jsonl").open())}
     return [(row, labels[row["id"]]) for row in lake]
 
 
@@ -75,9 +72,9 @@ def test_levenshtein_matches_the_textbook_table():
     assert char_error_rate("", "") == 0.0 and char_error_rate("x", "") == 1.0
 
 
-def test_repair_lowers_character_error_rate_on_demo_ocr_documents():
+def test_repair_lowers_character_error_rate_on_demo_ocr_documents(demo_data_full):
     """Against the labels' clean_text: mean CER 0.118 raw -> 0.005 after steep.curate.clean (measured)."""
-    damaged = [(row, lab) for row, lab in _demo() if lab["ocr_damaged"]]
+    damaged = [(row, lab) for row, lab in _demo(demo_data_full) if lab["ocr_damaged"]]
     assert len(damaged) >= 10
     before = [char_error_rate(row["text"], lab["clean_text"]) for row, lab in damaged]
     after = [char_error_rate(clean_text(row["text"]), lab["clean_text"]) for row, lab in damaged]
@@ -86,10 +83,10 @@ def test_repair_lowers_character_error_rate_on_demo_ocr_documents():
     assert all(a < b for a, b in zip(after, before))  # every single document got closer to its source
 
 
-def test_score_separates_ocr_damaged_from_clean_demo_documents():
+def test_score_separates_ocr_damaged_from_clean_demo_documents(demo_data_full):
     """After repair: no clean document scores above 0; damaged ones do (the detectable confusions left)."""
     scores: dict[bool, list[float]] = {True: [], False: []}
-    for row, lab in _demo():
+    for row, lab in _demo(demo_data_full):
         if lab["junk"] or lab["empty"]:
             continue
         scores[lab["ocr_damaged"]].append(ocr_garbage_ratio(clean_text(row["text"])))

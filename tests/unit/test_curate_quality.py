@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,6 @@ from steep.curate.quality import (
     top_ngram_char_fraction,
 )
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo" / "data"
 PROSE = (
     "The customer wrote to ask whether the overdraft limit could be raised before the end of the month. "
     "We explained that a credit assessment is needed and that the answer comes within five working days. "
@@ -143,11 +141,11 @@ def test_ocr_garbage_threshold():
     assert isinstance(block.apply(Document("d", PROSE)), Document)
 
 
-def test_defaults_keep_every_good_demo_document():
+def test_defaults_keep_every_good_demo_document(demo_data_full):
     """Default filters on the demo lake after repair: only the junk and empty documents go, none labeled good
     (PII-dense, number-heavy, OCR-repaired and mojibake-repaired ones included)."""
-    lake = [json.loads(line) for line in (DEMO / "lake.jsonl").open()]
-    labels = {row["id"]: row for row in map(json.loads, (DEMO / "labels.jsonl").open())}
+    lake = [json.loads(line) for line in (demo_data_full / "lake.jsonl").open()]
+    labels = {row["id"]: row for row in map(json.loads, (demo_data_full / "labels.jsonl").open())}
     block = QualityFilter(QualityConfig())
     dropped_good, dropped_bad = [], 0
     for row in lake:

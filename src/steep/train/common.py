@@ -160,6 +160,11 @@ def trainable_parameters(model) -> dict:
 
 def trainer_arguments(optim: OptimConfig, output_dir: Path, seed: int, device: str) -> dict:
     """Keyword arguments shared by trl's SFTConfig and DPOConfig, from steep's small optimizer config."""
+    if optim.liger_kernel:
+        import importlib.util
+
+        if importlib.util.find_spec("liger_kernel") is None:
+            raise ModelLoadError("optim.liger_kernel needs the Liger kernels: pip install liger-kernel (CUDA only)")
     return dict(
         output_dir=str(output_dir),
         learning_rate=optim.learning_rate,
@@ -180,6 +185,8 @@ def trainer_arguments(optim: OptimConfig, output_dir: Path, seed: int, device: s
         bf16=device == "cuda" and torch.cuda.is_bf16_supported(),
         dataloader_num_workers=0,
         disable_tqdm=True,
+        use_liger_kernel=optim.liger_kernel,
+        torch_compile=optim.torch_compile,
     )
 
 
