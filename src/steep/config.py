@@ -159,6 +159,9 @@ class CptConfig(StrictModel):
     replay: ReplayConfig = ReplayConfig()
     heldout: HeldOutConfig = HeldOutConfig()
     optim: OptimConfig = OptimConfig(learning_rate=1e-3, epochs=1, batch_size=16)
+    # None: full continued pre-training (every weight). A LoRA config: train an adapter on the packed text and
+    # merge it (parity-checked) into `model/`; cheaper, and forgets less, at the cost of learning less.
+    lora: LoraConfig | None = None
 
 
 class LaunchConfig(StrictModel):

@@ -3,8 +3,10 @@
     steep cpt PIPELINE.yaml        (or: steep run PIPELINE.yaml --from cpt --until cpt)
 
 Reads the curated documents, mixes in general text at `cpt.replay.ratio` (replay tokens per domain token, by
-bytes as a proxy) so the model does not forget, trains the whole model on EOS-joined fixed-length blocks, and
-reports held-out bits per byte on domain and general text before and after.
+bytes as a proxy) so the model does not forget, trains the whole model on EOS-joined fixed-length blocks (the
+learning rate warms up again from zero, then decays on a cosine: `cpt.optim`), and reports held-out bits per byte
+on domain and general text before and after. `cpt.lora` trains a LoRA adapter instead of every weight and merges
+it into `model/` after a parity check.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import random
 from pathlib import Path
 
 from steep.artifacts import read_jsonl
-from steep.train.common import base_revision, bits_per_byte, load_model, load_tokenizer
-from steep.train.lm import train_on_text
+from steep.train.common import base_revision, bits_per_byte, load_model, load_tokenizer, trainable_parameters
+from steep.train.export import merge_with_parity_check
+from steep.train.lm import train_lora_on_text, train_on_text
 
 
 def read_documents(path: Path) -> list[str]:
@@ -68,17 +71,25 @@ def run(ctx) -> dict:
 
     before = measure()
     ctx.log(f"held-out bpb before: {before}")
-    train_metrics = train_on_text(
-        model, tokenizer, domain + replay, seq_len=cfg.seq_len, optim=cfg.optim, work_dir=ctx.work_dir, seed=ctx.seed, device=ctx.device
-    )
+    train_args = dict(seq_len=cfg.seq_len, optim=cfg.optim, work_dir=ctx.work_dir, seed=ctx.seed, device=ctx.device)
+    if cfg.lora is None:
+        train_metrics = train_on_text(model, tokenizer, domain + replay, **train_args)
+    else:
+        # the adapter's layers are injected into `model`'s modules, so `measure` below sees the trained adapter
+        peft_model, train_metrics = train_lora_on_text(model, tokenizer, domain + replay, lora=cfg.lora, **train_args)
     after = measure()
     ctx.log(f"held-out bpb after: {after}")
 
     model_dir = ctx.work_dir / "model"
-    model.save_pretrained(model_dir, safe_serialization=True)
-    tokenizer.save_pretrained(model_dir)
+    saved: dict = {}
+    if cfg.lora is None:
+        model.save_pretrained(model_dir, safe_serialization=True)
+        tokenizer.save_pretrained(model_dir)
+    else:
+        saved = {**trainable_parameters(peft_model), **merge_with_parity_check(peft_model, tokenizer, model_dir)}
     ctx.add_output("model", model_dir)
     return {
+        **saved,
         "domain_bpb_before": before["domain"],
         "domain_bpb_after": after["domain"],
         "general_bpb_before": before["general"],

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from steep.config import OptimConfig
-from steep.train.common import compact_progress, trainer_arguments
+from steep.config import LoraConfig, OptimConfig
+from steep.train.common import compact_progress, peft_lora_config, trainer_arguments
 
 
 def last_checkpoint(checkpoint_dir: Path) -> str | None:
@@ -22,6 +22,24 @@ def last_checkpoint(checkpoint_dir: Path) -> str | None:
 
 def train_on_text(model, tokenizer, texts: list[str], *, seq_len: int, optim: OptimConfig, work_dir: Path, seed: int, device: str) -> dict:
     """Train `model` in place on `texts`; return trl's training metrics (loss, steps, runtime)."""
+    _, metrics = _train(model, tokenizer, texts, seq_len=seq_len, optim=optim, work_dir=work_dir, seed=seed, device=device)
+    return metrics
+
+
+def train_lora_on_text(
+    model, tokenizer, texts: list[str], *, lora: LoraConfig, seq_len: int, optim: OptimConfig, work_dir: Path, seed: int, device: str
+):
+    """Train a LoRA adapter on `texts`; return (peft model, trl's training metrics)."""
+    from transformers import set_seed
+
+    set_seed(seed)  # the adapter's init, as in sft: independent of what ran earlier in the process
+    return _train(
+        model, tokenizer, texts, seq_len=seq_len, optim=optim, work_dir=work_dir, seed=seed, device=device,
+        peft_config=peft_lora_config(lora),
+    )  # fmt: skip
+
+
+def _train(model, tokenizer, texts, *, seq_len, optim, work_dir, seed, device, peft_config=None):
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -38,12 +56,15 @@ def train_on_text(model, tokenizer, texts: list[str], *, seq_len: int, optim: Op
         args.save_strategy = "steps"
         args.save_steps = optim.checkpoint_steps
         args.save_total_limit = 1
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": texts}), processing_class=tokenizer)
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=Dataset.from_dict({"text": texts}), processing_class=tokenizer,
+        peft_config=peft_config,
+    )  # fmt: skip
     compact_progress(trainer)
     result = trainer.train(resume_from_checkpoint=last_checkpoint(checkpoint_dir))
     metrics = dict(result.metrics)
     metrics["train_loss_final"] = _last_logged_loss(trainer)
-    return metrics
+    return trainer.model, metrics
 
 
 def _last_logged_loss(trainer) -> float | None:
