@@ -45,6 +45,16 @@ class NearDupResult:
     # Wrong pairs whose documents come from different parts of a stitched lake (scale > 5): the generator keeps
     # unrelated documents apart only within one part, so these may be real look-alikes the labels do not know.
     wrong_pairs_across_parts: int
+    # Word 2-gram Jaccard of the least similar wrong pair (None: no wrong pair): a wrong pair at >= 0.7 is a real
+    # look-alike the labels do not know of, one far below it a false merge.
+    wrong_pair_min_jaccard: float | None = None
+
+    @property
+    def precision_within_parts(self) -> float:
+        """Precision over pairs inside one part of the lake, where the labels know every near copy."""
+        hits = self.predicted_pairs - self.wrong_pairs
+        judged = self.predicted_pairs - self.wrong_pairs_across_parts
+        return hits / judged if judged else 1.0
 
     @property
     def signatures_per_cpu_s(self) -> float | None:
@@ -74,6 +84,8 @@ def score(
         return corpus.root.get(doc_id, doc_id).split("-", 1)[0]
 
     across = sum(part(a) != part(b) for a, b in wrong)
+    texts = dict(corpus.docs)
+    min_jaccard = min((_jaccard2(texts[a], texts[b]) for a, b in wrong), default=None)
     return NearDupResult(
         name,
         cpu_s,
@@ -86,7 +98,13 @@ def score(
         len(truth),
         len(wrong),
         across,
+        min_jaccard,
     )
+
+
+def _jaccard2(a: str, b: str) -> float:
+    x, y = _word_ngrams(a, 2), _word_ngrams(b, 2)
+    return len(x & y) / len(x | y) if x | y else 1.0
 
 
 # ---------------------------------------------------------------------------------------------------- steep

@@ -113,16 +113,18 @@ def near_dup_table(title: str, results: list[NearDupResult]) -> list[str]:
         "",
         (
             "| method | docs | signatures/s per core | docs/s per core (whole method) | CPU s | wall s | precision "
-            "| recall | pairs predicted | true pairs | wrong pairs (across parts) |"
+            "| precision within a part | recall | pairs predicted | true pairs | wrong pairs (across parts) "
+            "| least 2-gram Jaccard of a wrong pair |"
         ),
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         sig = r.signatures_per_cpu_s
         lines.append(
             f"| {r.name} | {r.docs} | {'n/a' if sig is None else _rate(sig)} | {_rate(r.docs / r.cpu_s)} "
-            f"| {r.cpu_s:.1f} | {r.wall_s:.1f} | {_f(r.precision)} | {_f(r.recall)} | {r.predicted_pairs} "
-            f"| {r.true_pairs} | {r.wrong_pairs} ({r.wrong_pairs_across_parts}) |"
+            f"| {r.cpu_s:.1f} | {r.wall_s:.1f} | {_f(r.precision)} | {_f(r.precision_within_parts)} | {_f(r.recall)} "
+            f"| {r.predicted_pairs} | {r.true_pairs} | {r.wrong_pairs} ({r.wrong_pairs_across_parts}) "
+            f"| {'-' if r.wrong_pair_min_jaccard is None else _f(r.wrong_pair_min_jaccard, 2)} |"
         )
     return lines
 
