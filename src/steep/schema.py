@@ -6,10 +6,25 @@ pipeline schema. Nothing here imports torch, so validating a YAML stays fast.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class StrictModel(BaseModel):
     """A pydantic model that rejects unknown keys and is immutable once validated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def check_regex(pattern: str) -> str:
+    """A Python `re` pattern that compiles, or a ValueError that quotes it (pydantic adds the YAML path)."""
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ValueError(f"invalid regex {pattern!r}: {err}") from None
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(check_regex)]

@@ -14,7 +14,6 @@ A bad value fails at load time with its YAML path, e.g. `compliance.patterns.1: 
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,20 +23,12 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from steep.curate.classifier import GateClassifierConfig
 from steep.curate.lexicon import check_lexicon_file
 from steep.curate.user_gates import UserGates
-from steep.schema import StrictModel
+from steep.schema import Regex, StrictModel
 
 PiiType = Literal["email", "phone", "card", "iban", "ssn", "ip", "account", "name", "secret", "url_credentials"]
 ALL_PII_TYPES: tuple[PiiType, ...] = (
     "email", "phone", "card", "iban", "ssn", "ip", "account", "name", "secret", "url_credentials",
 )  # fmt: skip
-
-
-def _check_regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as err:
-        raise ValueError(f"invalid regex {pattern!r}: {err}") from None
-    return pattern
 
 
 def _check_phrase(term: str) -> str:
@@ -47,7 +38,6 @@ def _check_phrase(term: str) -> str:
     return term.strip()
 
 
-Regex = Annotated[str, AfterValidator(_check_regex)]
 Phrase = Annotated[str, AfterValidator(_check_phrase)]
 
 

@@ -29,7 +29,7 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from steep.curate.block import Block, DropSink
 from steep.curate.document import Document, Drop
-from steep.schema import StrictModel
+from steep.schema import Regex, StrictModel
 
 _DETAIL_CHARS = 200
 
@@ -43,21 +43,13 @@ class UserGate(Protocol):
         ...
 
 
-def _check_regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as err:
-        raise ValueError(f"invalid regex {pattern!r}: {err}") from None
-    return pattern
-
-
 class MetaRule(StrictModel):
     """Compare `meta[field]` (dotted for nested: `source.kind`); exactly one of equals / one_of / regex."""
 
     field: str = Field(min_length=1)
     equals: Any = None
     one_of: list[Any] | None = None
-    regex: Annotated[str, AfterValidator(_check_regex)] | None = None
+    regex: Regex | None = None
 
     @model_validator(mode="after")
     def _one_test(self) -> MetaRule:
@@ -73,7 +65,7 @@ class Rule(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)  # `not`
 
     contains: str | None = Field(default=None, min_length=1)
-    regex: Annotated[str, AfterValidator(_check_regex)] | None = None
+    regex: Regex | None = None
     meta: MetaRule | None = None
     any: list[Rule] | None = Field(default=None, min_length=1)
     all: list[Rule] | None = Field(default=None, min_length=1)
