@@ -23,7 +23,8 @@ def check_regex(pattern: str) -> str:
     try:
         re.compile(pattern)
     except re.error as err:
-        raise ValueError(f"invalid regex {pattern!r}: {err}") from None
+        # quoted as the user wrote it in YAML (repr would double every backslash)
+        raise ValueError(f"invalid regex '{pattern}': {err}") from None
     return pattern
 
 

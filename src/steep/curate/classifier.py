@@ -17,7 +17,6 @@ so lets one fixed step size work for any corpus. Classes are weighted to balance
 from __future__ import annotations
 
 import functools
-import json
 import re
 import zlib
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import AfterValidator, Field
 
+from steep.artifacts import iter_jsonl
 from steep.schema import StrictModel
 
 _WORD = re.compile(r"\w+")
@@ -62,17 +62,10 @@ def features(text: str, ngrams: int, buckets: int) -> np.ndarray:
 def load_examples(path: Path) -> list[tuple[str, int]]:
     """(text, label) rows of a training file; a bad row raises ValueError naming `path:line`."""
     examples = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{number}: not JSON ({err.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or row.get("label") not in (0, 1):
-                raise ValueError(f"{path}:{number}: a row needs `text` (string) and `label` (0 or 1)")
-            examples.append((row["text"], int(row["label"])))
+    for number, row in iter_jsonl(path):
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or row.get("label") not in (0, 1):
+            raise ValueError(f"{path}:{number}: a row needs `text` (string) and `label` (0 or 1)")
+        examples.append((row["text"], int(row["label"])))
     labels = {label for _, label in examples}
     if labels != {0, 1}:
         raise ValueError(f"{path}: needs examples of both labels 0 and 1, found only {sorted(labels) or 'none'}")

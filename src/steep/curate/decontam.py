@@ -42,7 +42,6 @@ measures style, not memorised items; keep it out of `eval_files`.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -50,6 +49,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from steep.artifacts import iter_jsonl
 from steep.curate.block import Block, DropSink
 from steep.curate.config import DecontamConfig
 from steep.curate.document import Document, Drop
@@ -102,21 +102,14 @@ def build_eval_index(files: Iterable[str], n: int, fields: Iterable[str]) -> dic
         path = Path(name)
         if not path.is_file():
             raise FileNotFoundError(f"decontam.eval_files: {name} not found")
-        with path.open(encoding="utf-8") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{name}:{lineno}: not JSON ({err})") from None
-                texts = eval_texts(row, fields) if isinstance(row, dict) else []
-                if not texts:
-                    raise ValueError(f"{name}:{lineno}: no eval text in any of the fields {fields}")
-                source = EvalSource(name, lineno)
-                for text in texts:
-                    for h in ngram_hashes(text, n):
-                        index.setdefault(h, source)
+        for lineno, row in iter_jsonl(path):
+            texts = eval_texts(row, fields) if isinstance(row, dict) else []
+            if not texts:
+                raise ValueError(f"{name}:{lineno}: no eval text in any of the fields {fields}")
+            source = EvalSource(name, lineno)
+            for text in texts:
+                for h in ngram_hashes(text, n):
+                    index.setdefault(h, source)
     return index
 
 

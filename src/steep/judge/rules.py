@@ -44,7 +44,7 @@ from steep.judge.base import (
     pair_from_verdicts,
     rank_verdicts,
 )
-from steep.schema import StrictModel
+from steep.schema import StrictModel, check_regex
 
 RegexFlagName = Literal["IGNORECASE", "MULTILINE", "DOTALL"]
 
@@ -60,15 +60,6 @@ def compile_regex(pattern: str, flags: tuple[str, ...] = ()) -> re.Pattern[str]:
     for flag in flags:
         value |= getattr(re, flag)
     return re.compile(pattern, value)
-
-
-def _validate_pattern(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as err:
-        # The pattern as the user wrote it in YAML (not repr, which would double every backslash).
-        raise ValueError(f"invalid regex '{pattern}': {err}") from None
-    return pattern
 
 
 def _show(pattern: str, limit: int = 60) -> str:
@@ -114,7 +105,7 @@ class _Rule(StrictModel):
 
 
 class _RegexRule(_Rule):
-    pattern: Annotated[str, Field(min_length=1), AfterValidator(_validate_pattern)]
+    pattern: Annotated[str, Field(min_length=1), AfterValidator(check_regex)]
     flags: list[RegexFlagName] = Field(default_factory=list)
 
     @property
