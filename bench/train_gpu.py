@@ -7,7 +7,7 @@ All runs happen in ONE process, one after another, on the same random-weight mod
 depend on the weights' values) and the same random token batches (full-length sequences, so no padding):
 
 - plain_lora   what a user writes: trl `SFTTrainer` + peft `LoraConfig(r=16, target_modules="all-linear")`, defaults
-- steep_lora   steep's path: `steep.train.common.trainer_arguments` + `peft_lora_config`, then each speed lever
+- steep_lora   steep's path: `steep.trainer.core.training_arguments` + `steep.model.lora.peft_lora_config`, then each speed lever
                added in turn (`--levers`, cumulative), so the table shows what each one gave
 - plain_full   full fine-tuning, trl defaults
 - steep_full   full fine-tuning through steep's trainer arguments with the same levers
@@ -84,7 +84,7 @@ def flops_per_token(config: LlamaConfig, seq: int, lora: bool) -> float:
 
 def tokenizer():
     """A small offline tokenizer: the data is already token ids, the trainer only needs pad and eos from it."""
-    from steep.train.base import build_tokenizer
+    from steep.model.tiny import build_tokenizer
 
     return build_tokenizer([f"sample text number {i}" for i in range(50)], vocab_size=300)
 
@@ -120,16 +120,18 @@ def run_one(name: str, config: LlamaConfig, dataset, args, *, lora: bool, steep_
 
             peft_config = LoraConfig(r=16, target_modules="all-linear", task_type="CAUSAL_LM")
     else:  # steep's path: its trainer arguments and LoRA config, plus the levers asked for
-        from steep.config import LoraConfig as SteepLora
-        from steep.config import OptimConfig
-        from steep.train.common import peft_lora_config, trainer_arguments
+        from steep.model.config import LoraConfig as SteepLora
+        from steep.model.lora import peft_lora_config
+        from steep.trainer.config import OptimConfig
+        from steep.trainer.core import TrainPlace, training_arguments
 
         optim = OptimConfig(
             learning_rate=1e-4, batch_size=args.batch, max_steps=total_steps, checkpoint_steps=0,
             liger_kernel="liger" in levers, torch_compile="compile" in levers,
         )  # fmt: skip
         train_args = SFTConfig(
-            **trainer_arguments(optim, Path(out_dir), seed=0, device=device), max_length=args.seq, dataset_num_proc=None
+            **training_arguments(optim, TrainPlace(Path(out_dir), Path(out_dir) / "metrics.jsonl", seed=0, device=device)),
+            max_length=args.seq,
         )
         peft_config = peft_lora_config(SteepLora(r=16, alpha=32)) if lora else None
     timer = StepTimer()

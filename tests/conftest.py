@@ -1,4 +1,5 @@
-"""Shared fixtures: a minimal valid pipeline (tiny files that exist), and the demo domain at test scale."""
+"""Shared fixtures: a minimal valid pipeline (tiny files that exist), the demo domain at test scale, and a tiny
+model directory built offline once per session (`tests/tiny.py`)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def write_jsonl(path: Path, rows) -> Path:
 
 
 def minimal_pipeline(tmp_path: Path) -> dict:
-    """A pipeline dict whose every file exists; stage contents are placeholders (runner tests fake the stages)."""
+    """A pipeline dict with every stage's section (all 8 run) whose every file exists; stage contents are
+    placeholders (runner tests fake the stages)."""
     data = tmp_path / "data"
     text = write_jsonl(data / "text.jsonl", [{"id": "a", "text": "hello world", "meta": {}}])
     chats = write_jsonl(data / "chats.jsonl", [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}])
@@ -40,6 +42,8 @@ def minimal_pipeline(tmp_path: Path) -> dict:
         "sft": {"train": str(chats), "heldout": str(chats), "format_pattern": "Answer: .+"},
         "dpo": {"prompts": str(chats), "heldout": str(chats), "judge": {"rules": [dict(r) for r in RULES]}},
         "rs": {"scenarios": str(scenarios), "heldout": str(scenarios), "judge": {"rules": [dict(r) for r in RULES]}},
+        "eval": {},
+        "serve": {},
     }
 
 
@@ -71,3 +75,11 @@ def demo_data_full(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo_data_full")
     generate_demo_domain(out, seed=0, scale=1.0)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A tiny model and tokenizer (`tests.tiny.ARCH`, ChatML), saved once per session. Read it, never write into it."""
+    from tests.tiny import make_tiny_model_dir
+
+    return make_tiny_model_dir(tmp_path_factory.mktemp("tiny_model"))

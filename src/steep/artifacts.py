@@ -7,6 +7,7 @@ complete stage directory or a `.partial` one that nobody mistakes for a finished
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 MANIFEST_NAME = "manifest.json"
 STATUS_COMPLETE = "complete"
@@ -25,20 +26,37 @@ FULL_HASH_LIMIT_BYTES = 256 * 1024 * 1024
 _FINGERPRINT_CHUNK = 4 * 1024 * 1024
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one, never a torn write."""
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w", encoding: str = "utf-8") -> Iterator[IO[Any]]:
+    """Open `path` for writing so that readers see the old file or the whole new one, never a torn write.
+
+    The handle writes a temporary file in the same directory (a rename is atomic only within one file system);
+    on a clean exit it is flushed, fsynced and `os.replace`d onto `path`; on an exception it is removed and
+    `path` is left as it was. Streaming, so a multi-GB JSONL goes the same way as a manifest. `mode` is "w"
+    (text: `encoding`, newlines written as `\\n` on every OS) or "wb". The temp name is `.<name>.*.tmp`, which
+    is what a resume that cleans up after a killed run looks for.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open mode must be 'w' or 'wb', not {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        text = {"encoding": encoding, "newline": "\n"} if mode == "w" else {}
+        with os.fdopen(fd, mode, **text) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one, never a torn write."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -34,7 +34,7 @@ STAGE_HELP = {
 
 
 def _load(pipeline: Path, overrides: list[str]):
-    from steep.config import ConfigError, load_pipeline_config
+    from steep.pipeline.config import ConfigError, load_pipeline_config
 
     try:
         return load_pipeline_config(pipeline, overrides)
@@ -45,12 +45,14 @@ def _load(pipeline: Path, overrides: list[str]):
 
 def _execute(pipeline: Path, overrides: list[str], start: Optional[str], stop: Optional[str]) -> None:
     cfg = _load(pipeline, overrides)
-    from steep.log import quiet_libraries, stage_logger, print_summary
-    from steep.pipeline import PipelineError, run_pipeline
+    from steep.log import console_logging, quiet_libraries
+    from steep.pipeline.runner import PipelineError, run_pipeline
+    from steep.pipeline.show import print_summary
 
     quiet_libraries()
+    console_logging()
     try:
-        outcomes = run_pipeline(cfg, start=start, stop=stop, log=stage_logger())
+        outcomes = run_pipeline(cfg, start=start, stop=stop)
     except PipelineError as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(1) from None
@@ -96,7 +98,7 @@ def validate(
 @app.command()
 def show(run_dir: Path = typer.Argument(..., help="a run directory"), as_json: bool = typer.Option(False, "--json", help="print {stage: metrics} as JSON")) -> None:
     """Lineage and metrics of a run at a glance."""
-    from steep.pipeline import collect_metrics
+    from steep.pipeline.runner import collect_metrics
 
     if not run_dir.is_dir():
         typer.secho(f"error: no run directory at {run_dir}", fg="red", err=True)
@@ -104,7 +106,7 @@ def show(run_dir: Path = typer.Argument(..., help="a run directory"), as_json: b
     if as_json:
         typer.echo(json.dumps(collect_metrics(run_dir), indent=2))  # stages in pipeline order
         return
-    from steep.log import print_run
+    from steep.pipeline.show import print_run
 
     print_run(run_dir)
 
@@ -119,7 +121,7 @@ def serve(
     if not (run_dir / "serve" / "serve.json").exists():
         typer.secho(f"error: {run_dir}/serve/serve.json not found: run the pipeline through its serve stage first", fg="red", err=True)
         raise typer.Exit(1)
-    from steep.serve.stage import serve_run_dir
+    from steep.stages.serve import serve_run_dir
 
     serve_run_dir(run_dir, host=host, port=port)
 

@@ -1,31 +1,81 @@
-"""Console output: timestamped stage logs and the per-stage summary table (rich)."""
+"""One output channel: everything steep says goes through stdlib logging under the `steep` logger.
+
+    log = get_logger("sft")            # steep.sft
+    log.info("format adherence before: 0.125")
+
+`console_logging()` (called once by the CLI) prints those records on the terminal through rich, with the seconds
+since start; `run_log(run_dir)` adds `<run_dir>/run.log` for the duration of a run, so every line a run printed,
+curate's included (its modules log to `steep.curate.*`), is also on disk with a timestamp and its logger name.
+Library chatter (transformers, datasets, trl) is held back to errors by `quiet_libraries()`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from steep.artifacts import read_manifest
-from steep.config import STAGE_ORDER
+ROOT = "steep"
+RUN_LOG_NAME = "run.log"
 
 console = Console(highlight=False)
 
-# The number each stage exists to move, shown as "before → after" in summaries.
-HEADLINE = {
-    "curate": ("docs_in", "docs_out"),
-    "cpt": ("domain_bpb_before", "domain_bpb_after"),
-    "sft": ("format_adherence_before", "format_adherence_after"),
-    "dpo": ("rule_pass_rate_before", "rule_pass_rate_after"),
-    "rs": ("coherence_late_before", "coherence_late_after"),
-}
-HEADLINE_LABEL = {"curate": "documents in → out", "cpt": "domain bpb", "sft": "format adherence", "dpo": "rule pass rate", "rs": "late-turn coherence"}
+
+def get_logger(name: str) -> logging.Logger:
+    """`steep.<name>`: a stage (`sft`), a component (`curate.readers`) or a module's `__name__`."""
+    return logging.getLogger(name if name == ROOT or name.startswith(ROOT + ".") else f"{ROOT}.{name}")
+
+
+class _ConsoleHandler(logging.Handler):
+    """`   12.3s [sft] message`: the stage (first name under `steep.`) in brackets, warnings in yellow."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.started = time.time()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            parts = record.name.split(".")
+            where = f"[{parts[1]}] " if len(parts) > 1 else ""
+            style = {logging.WARNING: "yellow", logging.ERROR: "red", logging.CRITICAL: "red"}.get(record.levelno)
+            text = escape(where + record.getMessage())
+            console.print(f"[dim]{time.time() - self.started:7.1f}s[/dim] " + (f"[{style}]{text}[/{style}]" if style else text))
+        except Exception:  # a logging handler must never take the run down
+            self.handleError(record)
+
+
+def console_logging() -> None:
+    """Show `steep.*` records at INFO and above on the terminal (idempotent)."""
+    root = logging.getLogger(ROOT)
+    root.setLevel(logging.INFO)
+    if not any(isinstance(h, _ConsoleHandler) for h in root.handlers):
+        root.addHandler(_ConsoleHandler())
+
+
+@contextlib.contextmanager
+def run_log(run_dir: Path) -> Iterator[Path]:
+    """Append every `steep.*` record to `<run_dir>/run.log` while the block runs."""
+    path = Path(run_dir) / RUN_LOG_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger(ROOT)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        handler.close()
 
 
 def quiet_libraries() -> None:
@@ -48,59 +98,3 @@ def quiet_libraries() -> None:
         datasets.logging.set_verbosity_error()
     except ImportError:
         pass
-
-
-def stage_logger():
-    start = time.time()
-
-    def log(message: str) -> None:
-        console.print(f"[dim]{time.time() - start:7.1f}s[/dim] {escape(message)}")
-
-    return log
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return "–" if value is None else str(value)
-
-
-def headline(stage: str, metrics: dict) -> str:
-    if stage in HEADLINE:
-        before, after = HEADLINE[stage]
-        return f"{HEADLINE_LABEL[stage]}: {_fmt(metrics.get(before))} → {_fmt(metrics.get(after))}"
-    if stage == "eval":
-        return f"{len(metrics.get('models', {}))} models evaluated"
-    if stage == "serve":
-        return f"smoke request ok in {_fmt(metrics.get('smoke_latency_s'))} s"
-    if stage == "base":
-        return f"{_fmt(metrics.get('params', metrics.get('architecture')))} parameters"
-    return ""
-
-
-def print_summary(outcomes, run_dir: Path) -> None:
-    table = Table(title=f"steep run: {run_dir}")
-    for column in ("stage", "action", "seconds", "metric"):
-        table.add_column(column)
-    for outcome in outcomes:
-        table.add_row(outcome.stage, outcome.action, f"{outcome.wall_time_s:.1f}", headline(outcome.stage, outcome.metrics))
-    console.print(table)
-    report = run_dir / "eval" / "report.html"
-    if report.exists():
-        console.print(f"report: {report}")
-
-
-def print_run(run_dir: Path) -> None:
-    table = Table(title=f"steep run: {run_dir}")
-    for column in ("stage", "status", "seconds", "inputs from", "metric"):
-        table.add_column(column)
-    for stage in STAGE_ORDER:
-        manifest = read_manifest(run_dir / stage)
-        partial = (run_dir / f"{stage}.partial").exists()
-        if manifest is None:
-            table.add_row(stage, "interrupted" if partial else "not run", "", "", "")
-            continue
-        sources = sorted({item["from_stage"] or "files" for item in manifest.get("inputs", {}).values()})
-        status = manifest.get("status", "?") + (" (a newer attempt is partial)" if partial else "")
-        table.add_row(stage, status, _fmt(manifest.get("wall_time_s")), ", ".join(sources), headline(stage, manifest.get("metrics", {})))
-    console.print(table)

@@ -1,12 +1,13 @@
 """The base of every config model: closed option sets, so a typo in a YAML key fails loudly.
 
-Each component owns a small typed config built on `StrictModel`; `steep.config` composes them into the
+Each component owns a small typed config built on `StrictModel`; `steep.pipeline.config` composes them into the
 pipeline schema. Nothing here imports torch, so validating a YAML stays fast.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -29,3 +30,13 @@ def check_regex(pattern: str) -> str:
 
 
 Regex = Annotated[str, AfterValidator(check_regex)]
+
+
+def _must_exist(path: Path) -> Path:
+    if not Path(path).exists():
+        raise ValueError(f"file not found: {path}")
+    return path
+
+
+# A path the user names in a YAML that must be there before any work starts (reported with its YAML path).
+ExistingPath = Annotated[Path, AfterValidator(_must_exist)]

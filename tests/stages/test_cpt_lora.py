@@ -5,30 +5,34 @@ from __future__ import annotations
 
 import torch
 
-from steep.config import LoraConfig, OptimConfig, TinyArchitectureConfig
-from steep.train.base import build_tiny_model, build_tokenizer
-from steep.train.common import bits_per_byte, trainable_parameters
-from steep.train.export import merge_with_parity_check
-from steep.train.lm import train_lora_on_text
+from steep.model.config import LoraConfig
+from steep.model.export import merge_with_parity_check
+from steep.model.load import load_model, load_tokenizer
+from steep.model.lora import trainable_parameters
+from steep.tasks.bpb import model_bits_per_byte
+from steep.trainer.config import OptimConfig
+from steep.trainer.core import TrainPlace, train_text
 
 TEXTS = [f"Kestrel policy {i} covers storm damage to the roof, less a deductible of {i % 7 + 1}00 euros." for i in range(80)]
-ARCH = TinyArchitectureConfig(vocab_size=300, hidden_size=32, intermediate_size=64, num_layers=2, num_heads=2, max_position_embeddings=128)
 
 
-def test_lora_cpt_learns_the_text_and_merges(tmp_path):
-    tokenizer = build_tokenizer(TEXTS, ARCH.vocab_size)
-    model = build_tiny_model(ARCH, tokenizer, seed=0)
+def test_lora_cpt_learns_the_text_and_merges(tiny_model_dir, tmp_path):
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    model = load_model(str(tiny_model_dir), "cpu")
     frozen = {k: v.detach().clone() for k, v in model.named_parameters()}
-    before = bits_per_byte(model, tokenizer, TEXTS[:16], seq_len=64, device="cpu")
+    before = model_bits_per_byte(model, tokenizer, TEXTS[:16], seq_len=64, device="cpu")
 
-    peft_model, metrics = train_lora_on_text(
-        model, tokenizer, TEXTS, lora=LoraConfig(r=8, alpha=16), seq_len=64,
-        optim=OptimConfig(learning_rate=1e-2, batch_size=8, max_steps=30, checkpoint_steps=0),
-        work_dir=tmp_path / "work", seed=0, device="cpu",
+    (tmp_path / "work").mkdir()
+    place = TrainPlace(tmp_path / "work" / "checkpoints", tmp_path / "work" / "metrics.jsonl", seed=0, device="cpu")
+    peft_model, summary = train_text(
+        model, tokenizer, TEXTS, seq_len=64, lora=LoraConfig(r=8, alpha=16),
+        optim=OptimConfig(learning_rate=1e-2, batch_size=8, max_steps=100, checkpoint_steps=0), place=place,
     )  # fmt: skip
-    after = bits_per_byte(peft_model, tokenizer, TEXTS[:16], seq_len=64, device="cpu")
+    after = model_bits_per_byte(peft_model, tokenizer, TEXTS[:16], seq_len=64, device="cpu")
 
-    assert after < before - 0.3, (before, after)
+    # an adapter alone on a randomly initialised model learns slowly (embeddings and the tied head stay frozen):
+    # measured 4.83 -> 4.48 bits per byte here, 0.93 of the start; a broken adapter path leaves it at 1.0
+    assert after < 0.96 * before, (before, after)
     assert 0 < trainable_parameters(peft_model)["trainable_pct"] < 50
     base = peft_model.get_base_model()
     for name, param in base.named_parameters():
@@ -36,4 +40,5 @@ def test_lora_cpt_learns_the_text_and_merges(tmp_path):
             torch.testing.assert_close(param, frozen[name.replace(".base_layer", "")])
     parity = merge_with_parity_check(peft_model, tokenizer, tmp_path / "model")
     assert parity["merge_parity_rel_diff"] < 1e-4
-    assert metrics["train_runtime"] > 0
+    assert summary["train_steps"] == 100 and summary["train_loss_final"] < summary["train_loss_first"]
+    assert summary["train_runtime_s"] > 0

@@ -8,17 +8,19 @@ by the last assertion).
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import pytest
 import torch
 from peft import PeftModel
 
-from steep.config import LaunchConfig, LoraConfig, OptimConfig, TinyArchitectureConfig
-from steep.train.base import build_tiny_model, build_tokenizer
-from steep.train.common import ensure_chat_template, load_model, load_tokenizer
-from steep.train.launch import accelerate_command, launch_lora_on_chats
-from steep.train.sft import train_lora_on_chats
+from steep.model.config import LoraConfig
+from steep.model.load import load_model, load_tokenizer
+from steep.trainer.config import LaunchConfig, OptimConfig
+from steep.trainer.core import TrainPlace, train_chats
+from steep.trainer.launch import LaunchError, accelerate_command, launch_lora_on_chats
 
 CHATS = [
     [
@@ -27,21 +29,10 @@ CHATS = [
     ]
     for i in range(32)
 ]
-ARCH = TinyArchitectureConfig(vocab_size=300, hidden_size=32, intermediate_size=64, num_layers=2, num_heads=2, max_position_embeddings=128)
 LORA = LoraConfig(r=4, alpha=8)
 STEPS = 6
 ACCELERATE_CONFIGS = sorted((Path(__file__).parents[2] / "examples" / "accelerate").glob("*.yaml"))
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    tokenizer = build_tokenizer([m["content"] for chat in CHATS for m in chat], ARCH.vocab_size)
-    model = build_tiny_model(ARCH, tokenizer, seed=0)
-    ensure_chat_template(tokenizer, model)
-    out = tmp_path_factory.mktemp("tiny")
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+LOG = logging.getLogger("steep.test_launch")
 
 
 def _loss(model, tokenizer) -> float:
@@ -57,24 +48,28 @@ def _lora_weights(model) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.named_parameters() if "lora_" in k}
 
 
-def test_two_gloo_processes_match_one_process(tiny_dir, tmp_path):
-    tokenizer = load_tokenizer(str(tiny_dir))
-    base_loss = _loss(load_model(str(tiny_dir), "cpu"), tokenizer)
+def test_two_gloo_processes_match_one_process(tiny_model_dir, tmp_path):
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    base_loss = _loss(load_model(str(tiny_model_dir), "cpu"), tokenizer)
 
-    one, _ = train_lora_on_chats(
-        load_model(str(tiny_dir), "cpu"), tokenizer, CHATS, lora=LORA,
-        optim=OptimConfig(learning_rate=3e-2, batch_size=8, max_steps=STEPS, checkpoint_steps=0),
-        max_length=64, work_dir=tmp_path / "one", seed=0, device="cpu",
+    (tmp_path / "one").mkdir()
+    one, _ = train_chats(
+        load_model(str(tiny_model_dir), "cpu"), tokenizer, CHATS, lora=LORA,
+        optim=OptimConfig(learning_rate=3e-2, batch_size=8, max_steps=STEPS, checkpoint_steps=0), max_length=64,
+        place=TrainPlace(tmp_path / "one" / "checkpoints", tmp_path / "one" / "metrics.jsonl", seed=0, device="cpu"),
     )  # fmt: skip
     adapter_dir, metrics = launch_lora_on_chats(
-        model_ref=str(tiny_dir), revision=None, dtype="float32", conversations=CHATS, lora=LORA,
+        model_ref=str(tiny_model_dir), revision=None, dtype="float32", conversations=CHATS, lora=LORA,
         optim=OptimConfig(learning_rate=3e-2, batch_size=4, max_steps=STEPS, checkpoint_steps=0),
-        max_length=64, work_dir=tmp_path / "two", seed=0, device="cpu",
-        launch=LaunchConfig(num_processes=2), log=lambda _: None,
+        max_length=64, work_dir=tmp_path / "two", metrics_path=tmp_path / "two" / "metrics.jsonl", seed=0, device="cpu",
+        launch=LaunchConfig(num_processes=2), log=LOG,
     )  # fmt: skip
-    two = PeftModel.from_pretrained(load_model(str(tiny_dir), "cpu"), adapter_dir)
+    two = PeftModel.from_pretrained(load_model(str(tiny_model_dir), "cpu"), adapter_dir)
 
-    assert metrics["train_runtime"] > 0  # rank 0 wrote its trainer metrics back
+    assert metrics["train_steps"] == STEPS and metrics["train_runtime_s"] > 0  # rank 0 wrote its summary back
+    # rank 0 alone writes the stage's curve: one row per step, as the single-process run writes
+    rows = [json.loads(line) for line in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == list(range(1, STEPS + 1))
     one_loss, two_loss = _loss(one, tokenizer), _loss(two, tokenizer)
     assert abs(one_loss - base_loss) > 0.05  # training moved the model, so agreement below is not trivial
     assert two_loss == pytest.approx(one_loss, rel=1e-3)
@@ -84,14 +79,13 @@ def test_two_gloo_processes_match_one_process(tiny_dir, tmp_path):
         torch.testing.assert_close(two_w[name], one_w[name], atol=1e-3, rtol=0, msg=lambda m, name=name: f"{name}: {m}")
 
 
-def test_failed_launch_reports_the_workers_output(tiny_dir, tmp_path):
-    from steep.train.launch import LaunchError
-
+def test_failed_launch_reports_the_workers_output(tmp_path):
     with pytest.raises(LaunchError, match=r"exited with status \d+; first error: .*Error.*not-a-model.*workers.log"):
         launch_lora_on_chats(
             model_ref=str(tmp_path / "not-a-model"), revision=None, dtype="float32", conversations=CHATS[:4], lora=LORA,
             optim=OptimConfig(batch_size=2, max_steps=1, checkpoint_steps=0), max_length=64,
-            work_dir=tmp_path / "w", seed=0, device="cpu", launch=LaunchConfig(num_processes=2), log=lambda _: None,
+            work_dir=tmp_path / "w", metrics_path=tmp_path / "w" / "metrics.jsonl", seed=0, device="cpu",
+            launch=LaunchConfig(num_processes=2), log=LOG,
         )  # fmt: skip
 
 
@@ -104,7 +98,7 @@ def test_shipped_accelerate_configs_load_and_launch_with_our_process_count(confi
     command = accelerate_command(LaunchConfig(num_processes=4, accelerate_config=config), "cuda", Path("job.json"))
     assert command[command.index("--num_processes") + 1] == "4"
     assert command[command.index("--config_file") + 1] == str(config)
-    assert command[-3:] == ["-m", "steep.train.launch", "job.json"]
+    assert command[-3:] == ["-m", "steep.trainer.launch", "job.json"]
 
 
 def test_expected_configs_are_shipped():

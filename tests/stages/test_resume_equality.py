@@ -11,14 +11,19 @@ and 1e-4 absolute on the weights for kernels that do not promise bit-identical r
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from transformers import TrainerCallback
 
-from steep.config import LoraConfig, OptimConfig, TinyArchitectureConfig
-from steep.train import lm, sft
-from steep.train.base import build_tiny_model, build_tokenizer
-from steep.train.common import ensure_chat_template, load_model
+from steep.model.config import LoraConfig
+from steep.model.load import load_model, load_tokenizer
+from steep.trainer import core
+from steep.trainer.config import OptimConfig
+from steep.trainer.core import TrainPlace, train_chats, train_text
+from tests.tiny import TEXTS as TOKENIZER_TEXTS
 
 CHATS = [
     [
@@ -27,8 +32,7 @@ CHATS = [
     ]
     for i in range(48)
 ]
-TEXTS = [f"Policy {i} covers water damage up to {i * 100} euros after a deductible of fifty." for i in range(120)]
-ARCH = TinyArchitectureConfig(vocab_size=320, hidden_size=32, intermediate_size=64, num_layers=2, num_heads=2, max_position_embeddings=128)
+TEXTS = [t for t in TOKENIZER_TEXTS if t.startswith("Policy ")]
 KILL_AT_STEP = 7  # checkpoints at steps 4 and 8: the run dies between them and must redo steps 5-7
 OPTIM = OptimConfig(learning_rate=3e-3, batch_size=4, max_steps=12, checkpoint_steps=4, warmup_ratio=0.1)
 
@@ -43,22 +47,13 @@ class _KillAt(TrainerCallback):
             raise Killed(f"killed at step {state.global_step}")
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    texts = TEXTS + [m["content"] for chat in CHATS for m in chat]
-    tokenizer = build_tokenizer(texts, ARCH.vocab_size)
-    model = build_tiny_model(ARCH, tokenizer, seed=0)
-    ensure_chat_template(tokenizer, model)
-    out = tmp_path_factory.mktemp("tiny")
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
 def _fresh(tiny_dir):
-    from steep.train.common import load_tokenizer
-
     return load_model(str(tiny_dir), "cpu"), load_tokenizer(str(tiny_dir))
+
+
+def _place(work_dir: Path) -> TrainPlace:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return TrainPlace(work_dir / "checkpoints", work_dir / "metrics.jsonl", seed=0, device="cpu")
 
 
 def _heldout_loss(model, tokenizer) -> float:
@@ -77,20 +72,32 @@ class _CountSteps(TrainerCallback):
         self.steps.append(state.global_step)
 
 
-def _kill_then_resume(monkeypatch, module, train):
+def _kill_then_resume(monkeypatch, train, work_dir: Path):
     """Run `train()` with a kill at KILL_AT_STEP, then again with no kill: the second run must resume from the
-    checkpoint at step 4 (not start over, not skip to the end)."""
-    real_progress = module.compact_progress
+    checkpoint at step 4 (not start over, not skip to the end), and the stage's curve must be the one run's."""
+    real_fit = core.fit
+
+    def fit_with(callback):
+        def fit(trainer, place):
+            trainer.add_callback(callback)
+            return real_fit(trainer, place)
+
+        return fit
+
     with monkeypatch.context() as patch:
-        patch.setattr(module, "compact_progress", lambda trainer: (real_progress(trainer), trainer.add_callback(_KillAt())))
+        patch.setattr(core, "fit", fit_with(_KillAt()))
         with pytest.raises(Killed):
             train()
     counter = _CountSteps()
     with monkeypatch.context() as patch:
-        patch.setattr(module, "compact_progress", lambda trainer: (real_progress(trainer), trainer.add_callback(counter)))
-        result = train()
+        patch.setattr(core, "fit", fit_with(counter))
+        model, summary = train()
     assert counter.steps == list(range(5, OPTIM.max_steps + 1))
-    return result
+    assert summary["resumed_from_step"] == 4 and summary["train_steps"] == OPTIM.max_steps
+    # rows the killed attempt logged after its last checkpoint (steps 5-7) are dropped: each step once
+    rows = [json.loads(line) for line in (work_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == list(range(1, OPTIM.max_steps + 1))
+    return model, summary
 
 
 def _assert_same(resumed_model, straight_model, tokenizer):
@@ -100,34 +107,33 @@ def _assert_same(resumed_model, straight_model, tokenizer):
         torch.testing.assert_close(b, a, atol=1e-4, rtol=0, msg=lambda m, name=name: f"{name}: {m}")
 
 
-def test_lora_sft_resumes_to_the_same_model(tiny_dir, tmp_path, monkeypatch):
+def test_lora_sft_resumes_to_the_same_model(tiny_model_dir, tmp_path, monkeypatch):
     lora = LoraConfig(r=4, alpha=8)
 
     def train_in(work_dir):
         def train():
-            model, tokenizer = _fresh(tiny_dir)
-            return sft.train_lora_on_chats(model, tokenizer, CHATS, lora=lora, optim=OPTIM, max_length=64, work_dir=work_dir, seed=0, device="cpu")
+            model, tokenizer = _fresh(tiny_model_dir)
+            return train_chats(model, tokenizer, CHATS, lora=lora, optim=OPTIM, max_length=64, place=_place(work_dir))
 
         return train
 
     straight, _ = train_in(tmp_path / "straight")()
-    resumed, metrics = _kill_then_resume(monkeypatch, sft, train_in(tmp_path / "killed"))
+    resumed, summary = _kill_then_resume(monkeypatch, train_in(tmp_path / "killed"), tmp_path / "killed")
 
     assert sorted(p.name for p in (tmp_path / "killed" / "checkpoints").glob("checkpoint-*")) == ["checkpoint-12"]
-    assert metrics["train_loss_final"] is not None
-    _assert_same(resumed, straight, _fresh(tiny_dir)[1])
+    assert summary["train_loss_final"] is not None
+    _assert_same(resumed, straight, _fresh(tiny_model_dir)[1])
 
 
-def test_packed_text_training_resumes_to_the_same_model(tiny_dir, tmp_path, monkeypatch):
+def test_packed_text_training_resumes_to_the_same_model(tiny_model_dir, tmp_path, monkeypatch):
     def train_in(work_dir):
         def train():
-            model, tokenizer = _fresh(tiny_dir)
-            lm.train_on_text(model, tokenizer, TEXTS, seq_len=64, optim=OPTIM, work_dir=work_dir, seed=0, device="cpu")
-            return model
+            model, tokenizer = _fresh(tiny_model_dir)
+            return train_text(model, tokenizer, TEXTS, seq_len=64, optim=OPTIM, place=_place(work_dir))
 
         return train
 
-    straight = train_in(tmp_path / "straight")()
-    resumed = _kill_then_resume(monkeypatch, lm, train_in(tmp_path / "killed"))
+    straight, _ = train_in(tmp_path / "straight")()
+    resumed, _ = _kill_then_resume(monkeypatch, train_in(tmp_path / "killed"), tmp_path / "killed")
 
-    _assert_same(resumed, straight, _fresh(tiny_dir)[1])
+    _assert_same(resumed, straight, _fresh(tiny_model_dir)[1])

@@ -163,16 +163,14 @@ def test_slash_page_numbers_but_not_24_7():
     assert clean_text(text) == "Support hours are posted online.\n24/7\nFirst page text ends here.\n\nSecond page text."
 
 
-def test_long_paginated_document_is_fast():
-    import time
-
+def test_long_paginated_document_loses_every_running_header_and_page_number():
+    # 2,000 pages, so repair that grows worse than linearly with the page count shows as a slow test; not
+    # timed here (a wall-clock bound fails on a loaded machine)
     page = (
         "ACME Handbook · {n}\n{word} is a term that applies to every\nemployee in every office.\n\nPage {n} of 2000\n\f"
     )
     words = ["Term" + "".join(chr(65 + n // 26**k % 26) for k in range(3)) for n in range(2000)]  # no digits
     text = "".join(page.format(n=n + 1, word=w) for n, w in enumerate(words))
-    started = time.perf_counter()
     out = clean_text(text)
-    assert time.perf_counter() - started < 3.0
     assert "ACME Handbook" not in out and "Page " not in out
     assert out.count("is a term that applies to every employee in every office.") == 2000

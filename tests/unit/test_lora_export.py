@@ -1,4 +1,4 @@
-"""LoRA variants, the QLoRA guard off CUDA, and the merge export's parity check, on a tiny model built offline."""
+"""LoRA variants, the QLoRA guard off CUDA, and the merge export's parity check, on the tiny model (`tests/tiny.py`)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,32 @@ import pytest
 import torch
 from peft import get_peft_model
 
-from steep.config import LoraConfig, TinyArchitectureConfig
-from steep.train.base import build_tiny_model, build_tokenizer
-from steep.train.common import ModelLoadError, load_model, peft_lora_config
-from steep.train.export import MergeParityError, adapter_size_bytes, merge_with_parity_check
-
-TEXTS = [f"Claim {i} was settled within ten working days of the report." for i in range(40)]
-ARCH = TinyArchitectureConfig(vocab_size=300, hidden_size=32, intermediate_size=64, num_layers=2, num_heads=2, max_position_embeddings=128)
+from steep.model.config import LoraConfig
+from steep.model.export import MergeParityError, adapter_size_bytes, merge_with_parity_check
+from steep.model.load import ModelLoadError, load_model, load_tokenizer
+from steep.model.lora import peft_lora_config
+from tests.tiny import ARCH
 
 
 @pytest.fixture(scope="module")
-def tokenizer():
-    return build_tokenizer(TEXTS, ARCH.vocab_size)
+def tokenizer(tiny_model_dir):
+    return load_tokenizer(str(tiny_model_dir))
 
 
-def _adapted(tokenizer, **lora_fields):
-    """A tiny model with an adapter whose B matrices are non-zero, so the adapter actually changes the logits."""
-    model = build_tiny_model(ARCH, tokenizer, seed=0)
-    peft_model = get_peft_model(model, peft_lora_config(LoraConfig(r=4, alpha=8, **lora_fields)))
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for name, param in peft_model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(std=0.5)
-    return peft_model
+@pytest.fixture
+def adapted(tiny_model_dir):
+    def adapted(**lora_fields):
+        """The tiny model with an adapter whose B matrices are non-zero, so the adapter actually changes the logits."""
+        model = load_model(str(tiny_model_dir), "cpu")
+        peft_model = get_peft_model(model, peft_lora_config(LoraConfig(r=4, alpha=8, **lora_fields)))
+        torch.manual_seed(1)
+        with torch.no_grad():
+            for name, param in peft_model.named_parameters():
+                if "lora_B" in name:
+                    param.normal_(std=0.5)
+        return peft_model
+
+    return adapted
 
 
 def _probe_logits(model):
@@ -39,8 +41,8 @@ def _probe_logits(model):
 
 
 @pytest.mark.parametrize("variant", ["lora", "rslora", "dora"])
-def test_merge_keeps_the_function_for_every_variant(tokenizer, tmp_path, variant):
-    peft_model = _adapted(tokenizer, variant=variant, modules_to_save=["embed_tokens", "lm_head"])
+def test_merge_keeps_the_function_for_every_variant(adapted, tokenizer, tmp_path, variant):
+    peft_model = adapted(variant=variant, modules_to_save=["embed_tokens", "lm_head"])
     peft_model.eval()
     with_adapter = _probe_logits(peft_model)
     with peft_model.disable_adapter():
@@ -60,8 +62,8 @@ def test_variants_reach_peft():
     assert dora.use_dora is True and dora.use_rslora is False
 
 
-def test_broken_merge_is_refused_and_nothing_is_written(tokenizer, tmp_path, monkeypatch):
-    peft_model = _adapted(tokenizer)
+def test_broken_merge_is_refused_and_nothing_is_written(adapted, tokenizer, tmp_path, monkeypatch):
+    peft_model = adapted()
     real_merge = peft_model.merge_and_unload
 
     def merge_that_goes_wrong():  # a buggy merge: weights that no longer compute what the adapter did
@@ -78,8 +80,8 @@ def test_broken_merge_is_refused_and_nothing_is_written(tokenizer, tmp_path, mon
     assert not (tmp_path / "model").exists()
 
 
-def test_adapter_size_counts_the_adapter_files(tokenizer, tmp_path):
-    peft_model = _adapted(tokenizer)
+def test_adapter_size_counts_the_adapter_files(adapted, tmp_path):
+    peft_model = adapted()
     peft_model.save_pretrained(tmp_path / "adapter")
     size = adapter_size_bytes(tmp_path / "adapter")
     weights = (tmp_path / "adapter" / "adapter_model.safetensors").stat().st_size

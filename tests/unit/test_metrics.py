@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from steep.evaluate.metrics import (
+from steep.tasks.metrics import (
     all_rules_pass_rate,
     bits_per_byte,
     coherence_by_turn,

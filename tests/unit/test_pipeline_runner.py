@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import sys
-import types
+import logging
 
 import pytest
 
-from steep import pipeline
 from steep.artifacts import atomic_write_bytes, hash_path, read_manifest
-from steep.config import validate_pipeline_config
+from steep.pipeline import runner
+from steep.pipeline.config import STAGES as SPECS
+from steep.pipeline.config import validate_pipeline_config
 
 STAGES = ("base", "curate", "cpt", "sft", "dpo", "rs", "eval", "serve")
-OUTPUT_NAMES = {"base": "model", "curate": "documents", "cpt": "model", "sft": "model", "dpo": "model", "rs": "model", "eval": "metrics", "serve": "serve"}
 
 
 class FakeStages:
-    """Stands in for every stage module: records calls, writes one output, can crash on request."""
+    """Stands in for every stage: records calls, writes each declared output from what it was handed (config and
+    input hashes, as a deterministic stage would), can crash on request."""
 
     def __init__(self):
         self.calls: list[str] = []
@@ -25,10 +26,11 @@ class FakeStages:
 
     def run(self, ctx):
         self.calls.append(ctx.name)
-        output = ctx.work_dir / OUTPUT_NAMES[ctx.name]
         upstream = {name: spec.sha256 for name, spec in ctx.inputs.items()}
-        output.write_text(json.dumps({"stage": ctx.name, "config": str(ctx.stage_config), "inputs": upstream}))
-        ctx.add_output(OUTPUT_NAMES[ctx.name], output)
+        for name in SPECS[ctx.name].produces:
+            output = ctx.work_dir / name
+            output.write_text(json.dumps({"stage": ctx.name, "config": ctx.config.model_dump(mode="json"), "inputs": upstream}, default=str))
+            ctx.add_output(name, output)
         if self.crash_in == ctx.name:
             raise KeyboardInterrupt("simulated kill")
         return {"value": len(self.calls)}
@@ -37,15 +39,13 @@ class FakeStages:
 @pytest.fixture
 def fake(monkeypatch):
     stages = FakeStages()
-    module = types.ModuleType("fake_stages")
-    module.run = stages.run
-    monkeypatch.setitem(sys.modules, "fake_stages", module)
-    monkeypatch.setattr(pipeline, "STAGE_MODULES", {stage: "fake_stages" for stage in STAGES})
+    for name in STAGES:
+        monkeypatch.setitem(SPECS, name, dataclasses.replace(SPECS[name], run=stages.run))
     return stages
 
 
 def run(raw, **kwargs):
-    return pipeline.run_pipeline(validate_pipeline_config(raw), log=lambda m: None, **kwargs)
+    return runner.run_pipeline(validate_pipeline_config(raw), **kwargs)
 
 
 def test_first_run_runs_everything_and_writes_complete_manifests(fake, pipeline_dict, tmp_path):
@@ -74,7 +74,7 @@ def test_second_run_skips_everything(fake, pipeline_dict):
     assert all(o.action == "skipped" for o in outcomes)
 
 
-def test_changed_stage_config_reruns_it_and_everything_after(fake, pipeline_dict):
+def test_changed_stage_config_reruns_it_and_what_consumes_its_outputs(fake, pipeline_dict):
     run(pipeline_dict)
     fake.calls.clear()
     pipeline_dict["sft"]["lora"] = {"r": 4}
@@ -126,7 +126,7 @@ def test_from_and_until(fake, pipeline_dict):
 
 
 def test_from_a_stage_whose_inputs_are_missing_fails_clearly(fake, pipeline_dict):
-    with pytest.raises(pipeline.PipelineError, match="needs 'cpt'"):
+    with pytest.raises(runner.PipelineError, match="needs 'cpt'"):
         run(pipeline_dict, start="sft")
 
 
@@ -137,15 +137,25 @@ def test_disabled_stage_is_bypassed(fake, pipeline_dict, tmp_path):
     assert read_manifest(tmp_path / "run" / "sft")["inputs"]["model"]["from_stage"] == "base"
 
 
+def test_run_says_what_it_does_through_logging_and_into_run_log(fake, pipeline_dict, tmp_path, caplog):
+    run(pipeline_dict, stop="curate")
+    with caplog.at_level(logging.INFO, logger="steep"):
+        run(pipeline_dict, stop="cpt")
+    said = {(record.name, record.getMessage()) for record in caplog.records}
+    assert {("steep.base", "up to date, skipped"), ("steep.curate", "up to date, skipped"), ("steep.cpt", "running")} <= said
+    log_text = (tmp_path / "run" / "run.log").read_text()
+    assert "steep.cpt: running" in log_text and "steep.base: up to date, skipped" in log_text
+
+
 def test_collect_metrics_lists_completed_stages(fake, pipeline_dict, tmp_path):
     run(pipeline_dict, stop="cpt")
-    assert list(pipeline.collect_metrics(tmp_path / "run")) == ["base", "curate", "cpt"]
+    assert list(runner.collect_metrics(tmp_path / "run")) == ["base", "curate", "cpt"]
 
 
 def test_run_lock_refuses_a_second_runner(tmp_path):
-    with pipeline.RunLock(tmp_path):
-        with pytest.raises(pipeline.PipelineError, match="another steep run"):
-            with pipeline.RunLock(tmp_path):
+    with runner.RunLock(tmp_path):
+        with pytest.raises(runner.PipelineError, match="another steep run"):
+            with runner.RunLock(tmp_path):
                 pass
 
 
@@ -166,7 +176,7 @@ def test_atomic_write_never_leaves_a_torn_file(tmp_path, monkeypatch):
 def test_curate_depends_on_every_lake_file_and_every_side_file(tmp_path):
     """A file added to a lake directory, or an edited lexicon or eval split, must rerun curate: all are inputs."""
     from steep.curate.config import CurateConfig
-    from steep.pipeline import curate_input_files
+    from steep.stages.curate import input_files as curate_input_files
 
     lake = tmp_path / "lake"
     (lake / "sub").mkdir(parents=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import itertools
 
-from steep.config import GenerationConfig
+from steep.generate.config import GenerationConfig
 from steep.generate.hf import GeneratedText
 from steep.judge.rules import RulesJudge, RulesJudgeConfig
 from steep.simulate.user import Scenario
-from steep.train.rs import judge_dialogues, keep_best, roll_out
+from steep.stages.rs import keep_best
+from steep.tasks.dialogue import judge_dialogues, roll_out
 
 JUDGE = RulesJudge(RulesJudgeConfig.model_validate({"rules": [
     {"kind": "remembers", "name": "remembers_case", "pattern": r"CASE-\d{5}"},
@@ -46,6 +47,7 @@ def test_plain_rollouts_take_whatever_was_sampled_and_stop_with_the_script():
     assert [m["role"] for m in dialogues[0]["messages"]] == ["system"] + ["user", "assistant"] * 4
     judge_dialogues(JUDGE, dialogues)
     assert dialogues[0]["score"] == 0.5 and len(dialogues[0]["turn_rationales"]) == 4
+    assert dialogues[0]["judge"] == JUDGE.identity  # which judge scored it is recorded with the scores
 
 
 def test_keep_best_per_scenario_is_deterministic():

@@ -306,7 +306,8 @@ class ReadConfig(StrictModel):
 
 
 class ExecutorConfig(StrictModel):
-    """Where the per-document blocks run: sharded, with a completion marker per shard (see `steep.curate.executor`).
+    """Where the per-document blocks run: sharded, with a completion marker per shard (see `steep.curate.executor`
+    and `steep.curate.shards`).
 
         executor: {kind: local, workers: 4}                      # a process pool on this machine
         executor: {kind: ray, address: "ray://head:10001", workers: 64}   # Ray tasks; out_dir on shared storage

@@ -10,10 +10,10 @@ list of strings (`user_turns`), or OpenAI-style messages (`[{role, content}]`, a
 System messages are skipped: a shared system prompt is configuration, not an eval item. A row with none of
 the fields fails the run at start, naming `file:line`.
 
-Text is normalised (lowercase, words = runs of letters/digits, punctuation dropped), cut into word n-grams
-(13, as in GPT-3's decontamination), and each n-gram is hashed to 64 bits (blake2b): ~16 bytes of index per
-eval n-gram, so a 100k-item eval set of ~100 words each fits in ~150 MB. A collision of two 64-bit hashes is
-~1 in 10^19 per pair: negligible.
+Text is normalised (lowercase, words = runs of letters/digits, punctuation dropped: `steep.curate.words`), cut
+into word n-grams (13, as in GPT-3's decontamination), and each n-gram is hashed to 64 bits (blake2b): ~16 bytes
+of index per eval n-gram, so a 100k-item eval set of ~100 words each fits in ~150 MB. A collision of two 64-bit
+hashes is ~1 in 10^19 per pair: negligible.
 
 Templated text is not contamination. On the demo lake every support log, policy and spec is built from
 templates, and the eval splits reuse the same sentences (the SFT answers quote policy text). Measured with this
@@ -42,7 +42,6 @@ measures style, not memorised items; keep it out of `eval_files`.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -50,16 +49,11 @@ from pathlib import Path
 from typing import Any
 
 from steep.artifacts import iter_jsonl
+from steep.chat import message_text
 from steep.curate.block import Block, DropSink
 from steep.curate.config import DecontamConfig
 from steep.curate.document import Document, Drop
-
-_WORD = re.compile(r"[^\W_]+")
-
-
-def normalized_words(text: str) -> list[str]:
-    """Lowercase words with punctuation stripped: `"Don't!" -> ["don", "t"]`."""
-    return _WORD.findall(text.lower())
+from steep.curate.words import ngram_words
 
 
 def _hash(gram: tuple[str, ...]) -> int:
@@ -68,7 +62,7 @@ def _hash(gram: tuple[str, ...]) -> int:
 
 def ngram_hashes(text: str, n: int) -> dict[int, tuple[str, ...]]:
     """{hash: n-gram} of the normalised word n-grams of `text` (empty for a text shorter than n words)."""
-    words = normalized_words(text)
+    words = ngram_words(text)
     return {_hash(gram): gram for gram in zip(*(words[i:] for i in range(n)))}
 
 
@@ -83,8 +77,8 @@ def eval_texts(row: dict[str, Any], fields: Iterable[str]) -> list[str]:
             for item in value:
                 if isinstance(item, str):
                     texts.append(item)
-                elif isinstance(item, dict) and isinstance(item.get("content"), str) and item.get("role") != "system":
-                    texts.append(item["content"])
+                elif isinstance(item, dict) and item.get("role") != "system" and message_text(item):
+                    texts.append(message_text(item))
     return texts
 
 

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from steep.schema import check_regex
+
 _SPACE = " "  # trie key for "one or more whitespace characters" between two words of a phrase
 _END = ""  # trie key marking that a phrase ends here
 _LEADING_FLAGS = re.compile(r"\(\?([imsx]+)\)")  # `(?i)` at the start: can become a scoped `(?i:...)` group
@@ -62,9 +64,9 @@ def check_lexicon_file(path: Path, kind: str) -> Path:
     if kind == "patterns":
         for number, pattern in entries:
             try:
-                re.compile(pattern)
-            except re.error as err:
-                raise ValueError(f"{path}:{number}: invalid regex {pattern!r}: {err}") from None
+                check_regex(pattern)
+            except ValueError as err:  # the same message as a pattern in the YAML, plus where in the file
+                raise ValueError(f"{path}:{number}: {err}") from None
     return path
 
 

@@ -1,7 +1,7 @@
 """MinHash signatures, an LSH band index and exact Jaccard on shingle sets: the machinery of near-dup.
 
     hasher = MinHasher(shingle_size=2, num_perm=128)
-    a, b = hasher.shingles(normalized_words(text_a)), hasher.shingles(normalized_words(text_b))  # steep.curate.dedup
+    a, b = hasher.shingles(hash_words(text_a)), hasher.shingles(hash_words(text_b))  # steep.curate.words
     index = LshIndex(num_perm=128, bands=32)
     index.add(index.band_keys(hasher.signature(a)), 0)
     index.query(index.band_keys(hasher.signature(b)))  # {0: bands shared} when b looks like a

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from steep.curate.config import ExecutorConfig
-from steep.curate.executor import Shard, ShardFailed
+from steep.curate.shards import Shard, ShardFailed
 
 
 def _import_ray() -> Any:

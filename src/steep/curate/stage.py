@@ -67,13 +67,20 @@ from pathlib import Path
 from typing import Any
 
 from steep import __version__
+from steep.artifacts import atomic_write_text
 from steep.curate.block import Block, BlockStats, DropSink
 from steep.curate.clean import TextCleaner
 from steep.curate.config import CurateConfig
 from steep.curate.decontam import Decontaminator
 from steep.curate.dedup import build_deduplicator
 from steep.curate.document import Document, Dropped, reason_family
-from steep.curate.executor import (
+from steep.curate.executor import run_shards
+from steep.curate.gates import ComplianceGate, TimeGate
+from steep.curate.langid import LanguageFilter
+from steep.curate.pii import PiiRedactor
+from steep.curate.quality import QualityFilter
+from steep.curate.readers import DocumentReader, resolve_inputs
+from steep.curate.shards import (
     SHARDS_DIR,
     Shard,
     clear_marker,
@@ -81,17 +88,11 @@ from steep.curate.executor import (
     is_done,
     mark_done,
     plan_shards,
-    run_shards,
     shard_dir,
     shard_fingerprint,
 )
-from steep.curate.gates import ComplianceGate, TimeGate
-from steep.curate.langid import LanguageFilter
-from steep.curate.pii import PiiRedactor
-from steep.curate.quality import QualityFilter
-from steep.curate.readers import DocumentReader, resolve_inputs
 from steep.curate.user_gates import UserGatesBlock
-from steep.curate.writers import AtomicJsonlWriter, write_json_atomic, write_text_atomic
+from steep.curate.writers import AtomicJsonlWriter, write_json_in_order
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +248,7 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
             documents.write(doc.to_row())
 
     cleaner = next((b for b in blocks if isinstance(b, TextCleaner)), None)
-    write_json_atomic(
+    write_json_in_order(
         directory / SHARD_STATS,
         {
             "blocks": [{"name": s.name, **s.as_dict()} for s in [reader.stats, *(b.stats for b in blocks)]],
@@ -362,8 +363,8 @@ def _reduce(
         for row in cluster_rows:
             writer.write(row)
     metrics["duplicate_clusters"] = len(cluster_rows)
-    write_json_atomic(out_dir / STATS_FILE, {"blocks": {s.name: s.as_dict() for s in stats_list}, "metrics": metrics})
-    write_text_atomic(
+    write_json_in_order(out_dir / STATS_FILE, {"blocks": {s.name: s.as_dict() for s in stats_list}, "metrics": metrics})
+    atomic_write_text(
         out_dir / REPORT_FILE,
         render_report(
             metrics, stats_list, drops_by_block, examples[: cfg.clean.examples_in_report], bad_locations, paths,

@@ -1,6 +1,5 @@
-"""Atomic file writers: everything is written under a temporary name in the target directory and renamed
-into place with `os.replace` (atomic on POSIX and Windows), so a killed run never leaves a half file that
-looks complete.
+"""The curate output formats, written atomically through `steep.artifacts.atomic_open`: a killed run never
+leaves a half file that looks complete (each file appears whole on a clean exit, or not at all).
 
     with AtomicJsonlWriter(out / "documents" / "part-00000.jsonl") as w:
         w.write({"id": "1", "text": "...", "meta": {}})
@@ -9,65 +8,46 @@ looks complete.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from steep.artifacts import atomic_open, atomic_write_text
 
-class AtomicFile:
-    """A text file that appears at `path` only on a clean `commit()` / `with` exit; discarded on error."""
+
+class AtomicJsonlWriter:
+    """One JSON object per line, UTF-8, no ASCII escaping (readable, and `datasets` reads it as is).
+
+    Streams rows into `atomic_open`'s temp file; the file appears at `path` only on a clean `with` exit and is
+    discarded on an error. `rows` counts what was written (the MAP records it to replay drops in order)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        self._tmp = Path(tmp)
-        self.handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        self.rows = 0
+        self._opened: AbstractContextManager[IO[Any]] | None = None
+        self._handle: IO[Any] | None = None
 
-    def commit(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        os.replace(self._tmp, self.path)
-
-    def abort(self) -> None:
-        self.handle.close()
-        self._tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> AtomicFile:
+    def __enter__(self) -> AtomicJsonlWriter:
+        self._opened = atomic_open(self.path, "w")
+        self._handle = self._opened.__enter__()
         return self
+
+    def write(self, row: dict[str, Any]) -> None:
+        assert self._handle is not None, "AtomicJsonlWriter writes only inside its `with` block"
+        self._handle.write(json.dumps(row, ensure_ascii=False, default=str))
+        self._handle.write("\n")
+        self.rows += 1
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
+        assert self._opened is not None
+        opened, self._opened, self._handle = self._opened, None, None
+        opened.__exit__(exc_type, exc, tb)
 
 
-class AtomicJsonlWriter(AtomicFile):
-    """One JSON object per line, UTF-8, no ASCII escaping (readable, and `datasets` reads it as is)."""
-
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
-        self.rows = 0
-
-    def write(self, row: dict[str, Any]) -> None:
-        self.handle.write(json.dumps(row, ensure_ascii=False, default=str))
-        self.handle.write("\n")
-        self.rows += 1
-
-    def __enter__(self) -> AtomicJsonlWriter:
-        return self
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    with AtomicFile(path) as f:
-        f.handle.write(text)
-
-
-def write_json_atomic(path: str | Path, obj: Any) -> None:
-    write_text_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+def write_json_in_order(path: str | Path, obj: Any) -> None:
+    """Indented JSON with keys in insertion order, atomically. Unlike `steep.artifacts.atomic_write_json`, which
+    sorts keys, this keeps `stats.json`'s blocks in pipeline order, the order a reader follows them in."""
+    atomic_write_text(Path(path), json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -1,4 +1,4 @@
-"""Batched chat generation with transformers: the engine behind sampling in dpo/rs, eval, and the server.
+"""Batched chat generation with transformers: the engine behind sampling in dpo/rs, held-out tasks, and the server.
 
 Prompts are rendered with the model's own chat template (`add_generation_prompt=True`), left-padded so every row
 ends at the same position, and generation stops at the end-of-turn token. vLLM and a static-cache/compiled path
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-from steep.config import GenerationConfig
-from steep.train.common import end_of_turn_ids
+from steep.generate.config import GenerationConfig
+from steep.model.template import end_of_turn_ids
 
 
 @dataclass
@@ -81,22 +81,3 @@ class HFChatGenerator:
             text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
             results.append(GeneratedText(text=text, prompt_tokens=len(prompt), completion_tokens=len(new_tokens), finish_reason=finish))
         return results
-
-
-class HFChatEngine:
-    """`steep.serve.engine.ChatEngine` over a transformers model: one request at a time, the server serializes."""
-
-    def __init__(self, model, tokenizer, device: str, model_name: str):
-        self.generator = HFChatGenerator(model, tokenizer, device)
-        self.model_name = model_name
-
-    def chat(self, messages, *, max_tokens, temperature, top_p, stop, seed):
-        from steep.serve.engine import Completion
-
-        generation = GenerationConfig(max_new_tokens=max_tokens, temperature=temperature, top_p=top_p, batch_size=1)
-        result = self.generator.generate_chat([messages], generation, seed=seed)[0]
-        text, finish = result.text, result.finish_reason
-        for marker in stop or []:
-            if marker in text:
-                text, finish = text[: text.index(marker)], "stop"
-        return Completion(text=text, prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, finish_reason=finish)

@@ -1,33 +1,24 @@
-"""Judges score assistant answers: `Verdict` and the protocols in `base`, the YAML business-rules judge in `rules`.
+"""Judges score assistant answers: `Verdict` and the `Judge` protocol in `base`, the one door in `factory`
+(`JudgeConfig`, `build_judge`), the YAML business-rules judge in `rules`.
 
 Pure Python: importing this package never imports torch.
 """
 
-from steep.judge.base import (
-    ConversationJudge,
-    Judge,
-    PreferencePair,
-    Verdict,
-    best_and_worst,
-    message_text,
-    pair_from_verdicts,
-    rank,
-    rank_verdicts,
-)
+from steep.judge.base import Judge, PreferencePair, Verdict, pair_from_verdicts, rank_verdicts
+from steep.judge.factory import JUDGE_KINDS, JudgeConfig, build_judge
 from steep.judge.rules import RULE_KINDS, Rule, RulesJudge, RulesJudgeConfig
 
 __all__ = [
-    "ConversationJudge",
+    "JUDGE_KINDS",
     "Judge",
+    "JudgeConfig",
     "PreferencePair",
     "RULE_KINDS",
     "Rule",
     "RulesJudge",
     "RulesJudgeConfig",
     "Verdict",
-    "best_and_worst",
-    "message_text",
+    "build_judge",
     "pair_from_verdicts",
-    "rank",
     "rank_verdicts",
 ]

@@ -1,13 +1,14 @@
-"""What every judge returns and promises: `Verdict`, the `Judge` / `ConversationJudge` protocols, and ranking.
+"""What every judge returns and promises: `Verdict`, the `Judge` protocol, and ranking.
 
 A judge scores an assistant answer in [0, 1] and says, rule by rule, what passed and why something failed. The
 online DPO loop ranks several sampled answers to one prompt and keeps the best and the worst as a preference
 pair; the rs stage judges every assistant turn of a simulated conversation. Both only need the protocols here,
 so a rules judge, an OpenAI-compatible LLM judge or a reward model can stand in for one another.
 
-    from steep.judge import RulesJudge, RulesJudgeConfig, best_and_worst
-    judge = RulesJudge(RulesJudgeConfig.model_validate({"rules": [...]}))
-    pair = best_and_worst(judge, prompt, answers)   # None when every answer scores the same
+    from steep.judge import build_judge
+    judge = build_judge(cfg.judge)                      # any judge config: `kind: rules`, ...
+    verdicts = [judge.judge(prompt, a) for a in answers]
+    pair = pair_from_verdicts(prompt, answers, verdicts)   # None when every answer scores the same
 
 Messages are OpenAI-style dicts: `{"role": "system" | "user" | "assistant", "content": str}`.
 """
@@ -17,9 +18,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
-Message = dict[str, Any]
+from steep.chat import Message
 
 
 @dataclass(frozen=True)
@@ -59,28 +60,20 @@ class Verdict:
         return cls(score=float(data["score"]), passed=dict(data.get("passed", {})), rationale=data.get("rationale", ""))
 
 
-@runtime_checkable
 class Judge(Protocol):
-    """Scores one answer to a prompt. `prompt` is the message list the answer follows (system/user/assistant)."""
+    """What every judge does, whatever sits behind it (rules as code, a model, an HTTP endpoint).
+
+    `judge(prompt, answer)`: one answer to `prompt`, the message list it follows.
+    `judge_conversation(messages)`: every assistant turn of a conversation, one Verdict each, in order; the
+    prompt of a turn is every message before it, so `judge(p, a) == judge_conversation(p + [assistant a])[-1]`.
+    `identity`: a short stable string naming the judge and its configuration, recorded beside its verdicts.
+    """
+
+    identity: str
 
     def judge(self, prompt: list[Message], answer: str) -> Verdict: ...
 
-
-@runtime_checkable
-class ConversationJudge(Protocol):
-    """Scores every assistant turn of a conversation: one Verdict per assistant message, in order."""
-
     def judge_conversation(self, messages: list[Message]) -> list[Verdict]: ...
-
-
-def message_text(message: Message) -> str:
-    """The text of a message; OpenAI content parts (`[{"type": "text", "text": ...}]`) are joined, None is ''."""
-    content = message.get("content")
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
 def rank_verdicts(answers: Sequence[str], verdicts: Sequence[Verdict]) -> list[int]:
@@ -153,15 +146,3 @@ def pair_from_verdicts(
         chosen_verdict=verdicts[best],
         rejected_verdict=verdicts[worst],
     )
-
-
-def rank(judge: Judge, prompt: list[Message], answers: Sequence[str]) -> list[int]:
-    """Judge every answer to `prompt` and return their indices, best first (see `rank_verdicts`)."""
-    return rank_verdicts(answers, [judge.judge(prompt, a) for a in answers])
-
-
-def best_and_worst(
-    judge: Judge, prompt: list[Message], answers: Sequence[str], min_margin: float = 0.0
-) -> PreferencePair | None:
-    """Judge every answer and return the (best, worst) preference pair, or None when they tie in score."""
-    return pair_from_verdicts(prompt, answers, [judge.judge(prompt, a) for a in answers], min_margin)

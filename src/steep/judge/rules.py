@@ -36,14 +36,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from steep.judge.base import (
-    Message,
-    PreferencePair,
-    Verdict,
-    message_text,
-    pair_from_verdicts,
-    rank_verdicts,
-)
+from steep.chat import Message, message_text
+from steep.judge.base import Verdict
 from steep.schema import StrictModel, check_regex
 
 RegexFlagName = Literal["IGNORECASE", "MULTILINE", "DOTALL"]
@@ -265,10 +259,11 @@ class RulesJudgeConfig(StrictModel):
 
 
 class RulesJudge:
-    """Implements `Judge` and `ConversationJudge` from a `RulesJudgeConfig`. Deterministic and thread-safe."""
+    """The `Judge` built from a `RulesJudgeConfig`. Deterministic and thread-safe."""
 
     def __init__(self, config: RulesJudgeConfig) -> None:
         self.config = config
+        self.identity = f"rules:{len(config.rules)}:" + ",".join(rule.name for rule in config.rules)
         self.rules = list(config.rules)
         self._total_weight = sum(r.weight for r in self.rules)
 
@@ -299,17 +294,6 @@ class RulesJudge:
             for i, m in enumerate(messages)
             if m.get("role") == "assistant"
         ]
-
-    def rank(self, prompt: list[Message], answers: Sequence[str]) -> list[int]:
-        """Indices of `answers`, best first; ties go to the shorter answer (words, then characters), then the
-        lower index."""
-        return rank_verdicts(answers, [self.judge(prompt, a) for a in answers])
-
-    def best_and_worst(
-        self, prompt: list[Message], answers: Sequence[str], min_margin: float = 0.0
-    ) -> PreferencePair | None:
-        """(best, worst) as a preference pair; None with fewer than two answers or a score gap <= min_margin."""
-        return pair_from_verdicts(prompt, answers, [self.judge(prompt, a) for a in answers], min_margin)
 
 
 __all__ = [

@@ -32,7 +32,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from steep.schema import StrictModel
+from steep.chat import message_text
+from steep.schema import StrictModel, check_regex
 
 DEFAULT_REFUSAL = "I can't help with that."
 
@@ -44,9 +45,9 @@ _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\uf
 def _compile_checked(pattern: str, where: str) -> re.Pattern[str]:
     """Compile `pattern`, or raise ValueError naming the config entry and the pattern."""
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"{where} {pattern!r}: invalid regex: {exc}") from None
+        compiled = re.compile(check_regex(pattern))
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
     # A pattern that matches "" matches at every position: it would block or redact everything.
     if compiled.fullmatch("") is not None:
         raise ValueError(f"{where} {pattern!r}: matches the empty string, so it would match everywhere")
@@ -67,22 +68,6 @@ def _term_regex(term: str) -> re.Pattern[str]:
 def _matching_views(text: str) -> tuple[str, ...]:
     normalized = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     return (text,) if normalized == text else (text, normalized)
-
-
-def message_text(content: Any) -> str:
-    """The text of an OpenAI message `content`: a string, or a list of `{"type": "text", "text": ...}` parts
-    joined with newlines (non-text parts carry no text to check)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Sequence):
-        return "\n".join(
-            part["text"]
-            for part in content
-            if isinstance(part, Mapping) and part.get("type") == "text" and isinstance(part.get("text"), str)
-        )
-    return str(content)
 
 
 class GuardConfig(StrictModel):
@@ -182,7 +167,7 @@ class Guard:
         reasons = [
             f"{name} in messages[{index}]"
             for index, message in enumerate(messages)
-            for name in self._blocked_entries(message_text(message.get("content")))
+            for name in self._blocked_entries(message_text(message))
         ]
         if reasons:
             return GuardDecision(allowed=False, text=self.config.refusal, reasons=reasons)

@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import Field, model_validator
 
-from steep.judge.base import message_text
+from steep.chat import message_text
 from steep.schema import StrictModel
 
 

@@ -1,0 +1,37 @@
+"""Run any held-out task on a model: the metric keys `steep.tasks.names` lists for its kind, and its records.
+
+    result = run_task(task, model, tokenizer, device="cpu", seed=0)
+    result.metrics     # {"format_adherence": 0.92}
+    result.records     # what was scored: prompts and answers, judged answers, or dialogues
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from steep.generate.hf import HFChatGenerator
+from steep.judge.factory import build_judge
+from steep.tasks.answers import measure_format, measure_rules
+from steep.tasks.bpb import measure_bpb
+from steep.tasks.dialogue import measure_coherence
+from steep.tasks.spec import BpbTask, FormatTask, RulesTask
+
+
+@dataclass
+class TaskResult:
+    metrics: dict
+    records: list[dict] = field(default_factory=list)
+
+
+def run_task(task, model, tokenizer, device: str, seed: int) -> TaskResult:
+    if isinstance(task, BpbTask):
+        return TaskResult({f"{task.name}_bpb": measure_bpb(model, tokenizer, task, device)})
+    generator = HFChatGenerator(model, tokenizer, device)
+    if isinstance(task, FormatTask):
+        score, prompts, answers = measure_format(generator, task, seed)
+        return TaskResult({"format_adherence": score}, [{"messages": p, "answer": a} for p, a in zip(prompts, answers)])
+    if isinstance(task, RulesTask):
+        report, records = measure_rules(generator, build_judge(task.judge), task, seed)
+        return TaskResult(report, records)
+    late, by_turn, dialogues = measure_coherence(generator, build_judge(task.judge), task, seed)
+    return TaskResult({"coherence_late": late, "coherence_by_turn": by_turn}, dialogues)

@@ -1,1 +1,0 @@
-"""steep.train"""
