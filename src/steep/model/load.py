@@ -104,7 +104,9 @@ def load_stage_model(ctx, lora: LoraConfig | None = None, input_name: str = "mod
 
 def load_chat_model(ctx, lora: LoraConfig | None = None):
     """`load_stage_model` for the chat stages (sft, dpo, rs): (model, tokenizer, the proved template's sha256)."""
-    from steep.model.template import check_chat_template
+    from steep.model.template import check_chat_template, ensure_chat_template
 
     model, tokenizer = load_stage_model(ctx, lora)
+    if ensure_chat_template(tokenizer, model):
+        ctx.log.info("the model has no chat template: using steep's ChatML default (steep.model.template)")
     return model, tokenizer, check_chat_template(tokenizer)

