@@ -65,6 +65,7 @@ OPTIM_TO_TRAINING_ARGUMENTS = {
     "lr_scheduler": "lr_scheduler_type",
     "max_grad_norm": "max_grad_norm",
     "logging_steps": "logging_steps",
+    "gradient_checkpointing": "gradient_checkpointing",
     "liger_kernel": "use_liger_kernel",
     "torch_compile": "torch_compile",
 }
