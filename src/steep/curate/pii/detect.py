@@ -39,12 +39,12 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from steep.curate.config import ALL_PII_TYPES
-from steep.curate.pii.checksums import IBAN_LENGTHS, card_valid, iban_valid, ssn_valid
+from steep.curate.pii.checksums import IBAN_LENGTHS, card_valid, iban_valid, luhn_valid, ssn_valid
 from steep.curate.pii.keywords import after_word, lowercase
 from steep.curate.pii.secrets import find_secrets, find_url_credentials
 
@@ -73,12 +73,21 @@ _NUM_START = r"(?<![\w+\-.,/#])"
 # character, and `_unglued` applies the `_NUM_START` rule to each hit in Python (about 2x faster on prose).
 _GLUE = frozenset("_+-.,/#")
 _NUM_END = r"(?![\w\-]|[.,/]\d)"
-_CARD = re.compile(r"\d(?:[ \-]?\d){12,18}" + _NUM_END)
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
+_CARD = re.compile(r"\d(?:[ \-]?\d){11,18}" + _NUM_END)
+# A card word before the number ("Card number:", "Visa", "Maestro", "CC#") makes any Luhn-valid 12-19 digit run a
+# card: issuers print numbers outside the published IIN tables (12-digit Maestro, 15-digit JCB 1800/2131,
+# domestic schemes), and test generators do too. Without one, prefix + length must fit a known scheme.
+_CARD_WORD_BEFORE = re.compile(
+    r"(?i)\b(?:card|cards|credit|debit|visa|mastercard|master ?card|amex|american express|maestro|jcb|discover|"
+    r"diners|unionpay|union ?pay|rupay|mir|cc|pan|carte|karte|kartennummer|kreditkarte|tarjeta|carta|cart[aã]o)"
+    r"\b[^\n]{0,30}$"
+)
+# Letters in either case: IBANs are typed lowercase too ("de89 3704 ..."); mod-97 ignores case.
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
 # A card's printed layout, one separator throughout. A Luhn-failing number in this layout is a decoy (a test
 # number, a receipt reference): its groups must not read as a phone ("4078 0933 0209 2932" -> "0933 0209 2932").
 _CARD_LAYOUT = re.compile(
-    r"\d\d\d\d(?:([ \-])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|([ \-])\d{6}\2\d{4,5}|\d{9,15})" + _NUM_END
+    r"\d\d\d\d(?:([ \-])\d{4}\1\d{4}\1\d{3,7}(?:\1\d{1,3})?|([ \-])\d{6}\2\d{4,5}|\d{9,15})" + _NUM_END
 )
 _SSN = re.compile(r"(\d{3})-(\d{2})-(\d{4})" + _NUM_END)
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -90,8 +99,15 @@ _IPV6 = re.compile(
     r"|(?<![\w:.])::(?:[0-9A-Fa-f]{1,4}:){1,6}[0-9A-Fa-f]{1,4}(?![\w:]|\.\d)"
 )
 _IPV6_HINT = re.compile(r":[0-9A-Fa-f:]")
-_PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ ]?\(0\))?(?:[ .\-/]?\(?\d{1,6}\)?){1,6}(?!\w|[.,]\d)")
-_PHONE_US = re.compile(r"(?:1[ .\-])?(?:\((\d{3})\)[ ]?|(\d{3})[ .\-])(\d{3})[ .\-]\d{4}" + _NUM_END)
+# An extension after a phone ("345-899-3560x4587", "ext. 204", ", x12") belongs to it: phone patterns may end
+# right before one (a plain `_NUM_END` would refuse the glued "x"), and `_with_extension` takes it in.
+_EXT = r"(?:,?[ ]?(?i:x|ext\.?|extn\.?|extension)[ ]?|[ ]?#[ ]?)\d{1,6}(?![\w\-])"
+_EXT_AFTER = re.compile(_EXT)
+_PHONE_END = rf"(?:(?={_EXT})|(?![\w\-]|[.,/]\d))"
+_PHONE_INTL = re.compile(
+    r"(?<![\w+])\+\d{1,3}(?:[ ]?\(0\))?(?:[ .\-/]?\(?\d{1,6}\)?){1,6}" + rf"(?:(?={_EXT})|(?!\w|[.,]\d))"
+)
+_PHONE_US = re.compile(r"(?:1[ .\-])?(?:\((\d{3})\)[ ]?|(\d{3})[ .\-])(\d{3})[ .\-]\d{4}" + _PHONE_END)
 # National numbers with a 0 trunk prefix and separators: UK 020 7946 0958, 07700 900123; DE 030 1234567,
 # (089) 123456, 0171/1234567; FR 01 23 45 67 89.
 _PHONE_NATIONAL = re.compile(r"(?:\(0\d{1,4}\)|0\d{1,4})(?:[ \-/]\d{2,8}){1,4}" + _NUM_END)
@@ -104,6 +120,24 @@ _PHONE_AFTER_WORD = re.compile(
     r"\.?[ \t]*(?i:no\.?|number|nr\.?|#)?[ \t]*[:\-]?[ \t]*(\+?\d[\d ()./\-]{5,18}\d)" + _NUM_END
 )
 _PHONE_WORD_BEFORE = re.compile(rf"(?i)\b(?:{_PHONE_WORDS})\b[^\n]{{0,20}}$")
+# Context for a phone in any layout (national, local, bare digits, 00-prefixed): a phone word or verb within
+# 40 characters before it on its line ("You can reach our billing team on 03591000135"), or a contact-card
+# label right before it ("Desk: 5403926876", "T: 7212 0928", "Phone (work): ...").
+_PHONE_CONTEXT_WORDS = (
+    _PHONE_WORDS + r"|telephon|téléphone|tél|teléfono|telefono|desk|office|direct|switchboard|landline|hotline"
+    r"|helpline|reach|ring|dial|contact|voicemail|text me"
+)
+_PHONE_CONTEXT_BEFORE = re.compile(rf"(?i)\b(?:{_PHONE_CONTEXT_WORDS})\b\.?[^\n]{{0,40}}$")
+_PHONE_WORD_RIGHT_BEFORE = re.compile(rf"(?i)\b(?:{_PHONE_CONTEXT_WORDS})\b\.?[ \t]*(?:\([a-z ]+\))?[ \t]*$")
+_PHONE_LABEL_BEFORE = re.compile(
+    rf"(?i)(?:^|(?<=[\s|,;/(]))(?:(?:{_PHONE_CONTEXT_WORDS}|work|home|main|line|[tmpfdowhc])\.?"
+    r"(?:[ \t]*\([a-z ]+\))?|(?:phone|contact|tel) (?:number|no\.?))[ \t]*:[ \t]*$"
+)
+# A phone-shaped run: digits with the separators phones are printed with, optionally + or ( first.
+_PHONE_RUN = re.compile(r"\(?\+?\d[\d ()./\-]{3,22}\d" + _PHONE_END)
+# Dates as phone-context runs can hold them: d/m/y or y-m-d with one separator ("424 04 26" is no date).
+_DATE_STRICT = re.compile(r"^(?:\d{1,2}([./\- ])\d{1,2}\1(?:\d{2}|\d{4})|\d{4}([./\- ])\d{1,2}\2\d{1,2})$")
+_TIME_SHAPE = re.compile(r"^\d{1,2}[.:]\d{2}(?:[ \-]+\d{1,2}[.:]\d{2})?$")
 _ID_WORDS = (
     "order", "ord", "invoice", "inv", "case", "ticket", "tkt", "policy", "pol", "claim", "ref", "reference",
     "tracking", "shipment", "sku", "serial", "po", "contract", "customer", "cust", "account", "acct", "member",
@@ -209,13 +243,27 @@ def _find_email(text: str) -> Iterator[tuple[int, int]]:
         yield m.span()
 
 
+def _card_context(text: str, start: int) -> bool | None:
+    """True after a card word, False after an id word (order, invoice, tracking ...), None when neither."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[max(line_start, start - 40) : start]
+    if _CARD_WORD_BEFORE.search(before):
+        return True
+    return False if _ID_WORD_BEFORE.search(before) else None
+
+
 def _find_card(text: str) -> Iterator[tuple[int, int]]:
     for m in _unglued(_CARD, text):
+        context = _card_context(text, m.start())
+        if context is False:  # "Tracking number 4111 ..." is an id that happens to pass Luhn
+            continue
         for end in _group_prefixes(text, m.start(), m.end()):
             digits = _digits(text[m.start() : end])
-            if len(digits) < 13:
+            if len(digits) < (12 if context else 13):
                 break
-            if len(digits) <= 19 and card_valid(digits):
+            if len(digits) > 19:
+                continue
+            if card_valid(digits) or (context and len(set(digits)) > 1 and luhn_valid(digits)):
                 yield m.start(), end
                 break
 
@@ -227,7 +275,7 @@ def _iban_hits(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int,
     valid, invalid = [], []
     for m in _IBAN.finditer(text):
         start, candidate = m.start(), m.group(0)
-        expected = IBAN_LENGTHS.get(candidate[:2])
+        expected = IBAN_LENGTHS.get(candidate[:2].upper())
         hit = None
         if expected is None:
             hit = m.span() if iban_valid(candidate) else None
@@ -243,7 +291,10 @@ def _iban_hits(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int,
                     if not glued and iban_valid(text[start:end]):
                         hit = (start, end)
                     break
-        (valid if hit else invalid).append(hit or m.span())
+        if hit:
+            valid.append(hit)
+        elif candidate[:2].isupper():  # a lowercase near-miss is more likely a word glued to a number than a decoy
+            invalid.append(m.span())
     return tuple(valid), tuple(invalid)
 
 
@@ -258,8 +309,13 @@ def _invalid_iban_shapes(text: str) -> Iterator[tuple[int, int]]:
 def _invalid_card_shapes(text: str) -> Iterator[tuple[int, int]]:
     """Numbers printed exactly like a card (4-4-4-4[-3], Amex 4-6-5, or 13-19 digits) that fail the card check."""
     for m in _unglued(_CARD_LAYOUT, text):
-        if not card_valid(_digits(m.group(0))):
-            yield m.span()
+        digits = _digits(m.group(0))
+        if card_valid(digits):
+            continue
+        # After a card word any Luhn-valid number is a card (see `_find_card`), so it is no decoy.
+        if luhn_valid(digits) and len(set(digits)) > 1 and _card_context(text, m.start()):
+            continue
+        yield m.span()
 
 
 def _find_ssn(text: str) -> Iterator[tuple[int, int]]:
@@ -319,6 +375,51 @@ def _find_phone(text: str) -> Iterator[tuple[int, int]]:
         n = len(_digits(candidate))
         if 7 <= n <= 15 and not _DATE_SHAPE.match(candidate):
             yield m.span(1)
+    yield from _find_phone_in_context(text)
+
+
+def _phone_context_kind(text: str, start: int) -> str | None:
+    """"label" right after a contact-card label, "near" after a phone word within 40 characters, else None.
+    An id word right before the number wins over a phone word further left ("call about order 4417892011"),
+    unless the phone word is the id word's own ("Phone number: ...", "Tel. no. ...")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[max(line_start, start - 60) : start]
+    if _PHONE_LABEL_BEFORE.search(before):
+        return "label"
+    if not _PHONE_CONTEXT_BEFORE.search(before):
+        return None
+    idm = _ID_WORD_BEFORE.search(before)
+    if idm and not _PHONE_WORD_RIGHT_BEFORE.search(before[: idm.start()]):
+        return None
+    if _CURRENCY_BEFORE.search(before):
+        return None
+    return "near"
+
+
+def _find_phone_in_context(text: str) -> Iterator[tuple[int, int]]:
+    """Phones in any national layout, found by their context rather than their shape (see `_PHONE_CONTEXT_BEFORE`):
+    7-15 digits, or 5-15 right after a label ("Phone: 56 78 90" is a short local number)."""
+    for m in _unglued(_PHONE_RUN, text):
+        kind = _phone_context_kind(text, m.start())
+        if kind is None:
+            continue
+        for end in _group_prefixes(text, m.start(), m.end()):
+            candidate = text[m.start() : end]
+            n = len(_digits(candidate))
+            if n < (5 if kind == "label" else 7):
+                break
+            if n > 15 or candidate.count("(") != candidate.count(")"):
+                continue
+            if not (_DATE_STRICT.match(candidate) or _TIME_SHAPE.match(candidate)):
+                yield m.start(), end
+            break
+
+
+def _find_phone_with_extension(text: str) -> Iterator[tuple[int, int]]:
+    """Each phone span, extended over an extension right after it ("x4587", " ext. 204")."""
+    for start, end in _find_phone(text):
+        ext = _EXT_AFTER.match(text, end)
+        yield start, ext.end() if ext else end
 
 
 def _trim_name(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -378,7 +479,7 @@ RECOGNIZERS: dict[str, Recognizer] = {
     "iban": _find_iban,
     "ssn": _find_ssn,
     "ip": _find_ip,
-    "phone": _find_phone,
+    "phone": _find_phone_with_extension,
     "account": _find_account,
     "name": _find_name,
     "secret": find_secrets,
@@ -389,17 +490,46 @@ RECOGNIZERS: dict[str, Recognizer] = {
 # ---------------------------------------------------------------------------------------------- public API
 
 
+def plausible(text: str, kind: str, start: int, end: int) -> bool:
+    """Whether another recognizer's hit (Presidio's) passes the precision rules ours apply: a number glued to an
+    id prefix or running on into one is not PII, nor is a phone or card right after an id word or a currency."""
+    if kind not in ("phone", "card", "ssn", "iban"):
+        return True
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    if (before.isalnum() or before in _GLUE) and not (kind == "phone" and before == "+"):
+        return False
+    if after.isalnum() or after == "-":
+        return False
+    if kind == "phone":
+        return len(_digits(text[start:end])) >= 7 and _phone_context_ok(text, start)
+    if kind == "card":
+        return _card_context(text, start) is not False
+    return True
+
+
+def _rank(kind: str) -> int:
+    """Overlap priority: the built-ins' order, an operator's custom type right before `phone` (a declared
+    identifier such as `MRN-1234567` beats the generic phone and account readings of its digits)."""
+    return PRIORITY.index(kind) if kind in PRIORITY else PRIORITY.index("phone")
+
+
 def find_pii(
-    text: str, types: Sequence[str] = ALL_PII_TYPES, extra: Sequence[tuple[str, int, int]] = ()
+    text: str,
+    types: Sequence[str] = ALL_PII_TYPES,
+    extra: Sequence[tuple[str, int, int]] = (),
+    custom: Sequence[Callable[[str], Iterable[tuple[int, int]]]] = (),
 ) -> list[PiiSpan]:
     """Non-overlapping PII spans in `text`, sorted by position. `extra`: (type, start, end) hits of other
-    recognizers (NER), resolved together with ours."""
+    recognizers (NER, Presidio), resolved together with ours. `custom`: the operator's recognizers
+    (`steep.curate.pii.custom.CustomRecognizer`, each with a `.kind`)."""
     candidates = [
-        (PRIORITY.index(kind), -(end - start), start, end, kind)
+        (_rank(kind), -(end - start), start, end, kind)
         for kind in types
         for start, end in RECOGNIZERS[kind](text)
     ]
-    candidates += [(PRIORITY.index(kind), -(end - start), start, end, kind) for kind, start, end in extra]
+    candidates += [(_rank(r.kind), -(end - start), start, end, r.kind) for r in custom for start, end in r(text)]
+    candidates += [(_rank(kind), -(end - start), start, end, kind) for kind, start, end in extra]
     # A number printed like a card that fails the card check is a decoy: it blocks lower-priority hits
     # (phones) inside it, as a card would (kind "" = chosen, never reported).
     if "card" in types or "phone" in types:
