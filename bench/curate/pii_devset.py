@@ -7,6 +7,7 @@ plus hard negatives (order, policy, invoice numbers, dates, amounts, decoy card 
 
 Independent of `steep.demo` (our own generator) and of steep's detectors: values come from
 - Faker's providers (cards of every Faker scheme, phones and IBANs of 20+ locales, emails, SSNs, IPs), and
+- phonenumbers' per-region example numbers (libphonenumber metadata) in national and international layout,
 - formats written here from real statements, invoices and e-mail signatures: card IIN ranges and lengths of
   each scheme (Luhn check digit computed here), national and international phone layouts with extensions,
   IBANs of 30+ countries built with their own ISO 7064 check digits, printed spaced / unspaced / lowercase.
@@ -31,7 +32,8 @@ HELDOUT_FRACTION = 0.4
 HELDOUT_SOURCES = {
     "faker_phone:en_AU", "faker_phone:it_IT", "faker_phone:pt_BR", "faker_phone:sv_SE", "faker_phone:cs_CZ",
     "faker_iban:pt_PT", "faker_iban:pl_PL", "hand_phone:jp", "hand_phone:br", "hand_card:unionpay",
-    "hand_card:rupay", "hand_iban:lower_spaced", "hand_negative:tracking",
+    "hand_card:rupay", "hand_iban:lower_spaced", "hand_negative:tracking", "pn_phone:SG", "pn_phone:ZA",
+    "pn_phone:KR", "pn_phone:TR", "pn_phone:AR", "pn_phone:NO", "pn_phone:HU", "pn_phone:LK",
 }  # fmt: skip
 
 PHONE_LOCALES = [
@@ -193,6 +195,10 @@ def hand_phone(rng: random.Random, family: str) -> str:
     raise ValueError(family)
 
 
+PN_REGIONS = ["US", "CA", "GB", "IE", "DE", "AT", "CH", "FR", "BE", "NL", "LU", "IT", "ES", "PT", "SE", "NO", "DK",
+              "FI", "PL", "CZ", "SK", "HU", "RO", "GR", "TR", "IL", "AE", "SA", "EG", "ZA", "NG", "KE", "IN", "PK",
+              "SG", "MY", "TH", "VN", "PH", "ID", "CN", "HK", "TW", "KR", "JP", "AU", "NZ", "MX", "BR", "AR", "CL",
+              "CO", "PE", "RU", "UA", "MA", "LB", "QA", "KW", "LK"]  # fmt: skip
 HAND_PHONE_FAMILIES = ["us", "us", "uk", "de", "fr", "in", "au", "nl", "jp", "br", "bare", "local", "intl00"]
 
 # ---------------------------------------------------------------------------------------------- sentence templates
@@ -267,6 +273,17 @@ def hard_negatives(rng: random.Random) -> list[tuple[str, str]]:
         ("quantity", f"We shipped {rng.randint(1, 999)} {d(rng, 3)} units in Q{rng.randint(1, 4)}."),
         ("account_ref", f"Customer ID {d(rng, 10, '23456789')} updated."),
         ("booking", f"Booking reference {d(rng, 3)} {d(rng, 3)} {d(rng, 4)} confirmed."),
+        # numbers near a phone or card word that are still not PII
+        ("near_word", f"Call volume rose to {rng.randint(1, 9)} {d(rng, 3)} {d(rng, 3)} in 2023."),
+        ("near_word", f"The phone bill came to {rng.randint(1, 9)},{d(rng, 3)},{d(rng, 3)} yen."),
+        ("near_word", f"Mobile sales: {rng.randint(10, 99)}.{d(rng, 3)}.{d(rng, 3)} units"),
+        ("near_word", f"Phone model X200 shipped {d(rng, 7, '123456789')} units last year."),
+        ("near_word", f"Call about invoice {d(rng, 10, '23456789')} before Monday."),
+        ("near_word", f"Card ending in {d(rng, 4)} was charged {rng.randint(2, 99)}.{d(rng, 2)} EUR."),
+        ("near_word", f"Card number: **** **** **** {d(rng, 4)}"),
+        ("near_word", f"Card number {bad_card[:4]}-{bad_card[4:8]}-{bad_card[8:12]}-{bad_card[12:16]} was rejected (checksum)."),
+        ("near_word", f"Fax the form to the office by {rng.randint(1, 28):02d}.{rng.randint(1, 12):02d}.2024."),
+        ("near_word", f"Calls between {rng.randint(8, 11)}:{rng.choice(['00', '30'])} and {rng.randint(12, 17)}:00 only."),
     ]
 
 
@@ -299,6 +316,19 @@ def build(seed: int = SEED) -> tuple[list[dict], list[dict]]:
             v = hand_phone(rng, family)
             tpl = rng.choice(PHONE_LABELLED if family in ("bare", "local") else PHONE_LABELLED + PHONE_PROSE)
             add(f"hand_phone:{family}", tpl, "phone", v)
+    # phonenumbers' example numbers (Google's libphonenumber metadata) for 60 regions, last digits varied, in
+    # national and international layout: formats neither we nor Faker wrote. Only in prose with a phone word.
+    import phonenumbers as pn
+
+    for region in PN_REGIONS:
+        for number_type in (pn.PhoneNumberType.FIXED_LINE, pn.PhoneNumberType.MOBILE):
+            example = pn.example_number_for_type(region, number_type)
+            if example is None:
+                continue
+            for layout in (pn.PhoneNumberFormat.NATIONAL, pn.PhoneNumberFormat.INTERNATIONAL):
+                nsn = str(example.national_number)
+                example.national_number = int(nsn[:-3] + d(rng, 3))
+                add(f"pn_phone:{region}", rng.choice(PHONE_LABELLED + PHONE_PROSE), "phone", pn.format_number(example, layout))
     for card_type in FAKER_CARD_TYPES:  # cards: Faker's schemes, then our IIN table
         for _ in range(30):
             v = us.credit_card_number(card_type)

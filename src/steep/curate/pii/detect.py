@@ -125,7 +125,7 @@ _PHONE_WORD_BEFORE = re.compile(rf"(?i)\b(?:{_PHONE_WORDS})\b[^\n]{{0,20}}$")
 # label right before it ("Desk: 5403926876", "T: 7212 0928", "Phone (work): ...").
 _PHONE_CONTEXT_WORDS = (
     _PHONE_WORDS + r"|telephon|téléphone|tél|teléfono|telefono|desk|office|direct|switchboard|landline|hotline"
-    r"|helpline|reach|ring|dial|contact|voicemail|text me"
+    r"|helpline|reach|ring|dial|contact|voicemail|text me|my number|our number|his number|her number"
 )
 _PHONE_CONTEXT_BEFORE = re.compile(rf"(?i)\b(?:{_PHONE_CONTEXT_WORDS})\b\.?[^\n]{{0,40}}$")
 _PHONE_WORD_RIGHT_BEFORE = re.compile(rf"(?i)\b(?:{_PHONE_CONTEXT_WORDS})\b\.?[ \t]*(?:\([a-z ]+\))?[ \t]*$")
@@ -137,6 +137,15 @@ _PHONE_LABEL_BEFORE = re.compile(
 _PHONE_RUN = re.compile(r"\(?\+?\d[\d ()./\-]{3,22}\d" + _PHONE_END)
 # Dates as phone-context runs can hold them: d/m/y or y-m-d with one separator ("424 04 26" is no date).
 _DATE_STRICT = re.compile(r"^(?:\d{1,2}([./\- ])\d{1,2}\1(?:\d{2}|\d{4})|\d{4}([./\- ])\d{1,2}\2\d{1,2})$")
+# Near a phone word but not a phone: a quantity ("Call volume rose to 2 059 189", "Mobile sales: 38.619.407
+# units"): thousands groups of three, or a count followed by its unit.
+# (3-3-3 with spaces or dots stays a phone: "669 561 313" is how Poland, Portugal and Spain print mobiles.)
+_THOUSANDS_SHAPE = re.compile(r"^(?:[1-9]\d?(?:([ ,.])\d{3})(?:\1\d{3})*|[1-9]\d\d(?:,\d{3})+)$")
+_UNIT_AFTER = re.compile(
+    r"(?i)[ \t]*(?:units?|calls?|minutes?|mins?|hours?|seconds?|customers?|users?|people|subscribers?|devices?"
+    r"|handsets?|phones?|orders?|items?|pieces?|pcs|times|lines|messages|texts|downloads|visits|yen|eur|usd|gbp"
+    r"|dollars?|euros?|pounds?|percent|%)(?!\w)"
+)
 _TIME_SHAPE = re.compile(r"^\d{1,2}[.:]\d{2}(?:[ \-]+\d{1,2}[.:]\d{2})?$")
 _ID_WORDS = (
     "order", "ord", "invoice", "inv", "case", "ticket", "tkt", "policy", "pol", "claim", "ref", "reference",
@@ -410,8 +419,11 @@ def _find_phone_in_context(text: str) -> Iterator[tuple[int, int]]:
                 break
             if n > 15 or candidate.count("(") != candidate.count(")"):
                 continue
-            if not (_DATE_STRICT.match(candidate) or _TIME_SHAPE.match(candidate)):
-                yield m.start(), end
+            if _DATE_STRICT.match(candidate) or _TIME_SHAPE.match(candidate):
+                break
+            if kind == "near" and (_THOUSANDS_SHAPE.match(candidate) or _UNIT_AFTER.match(text, end)):
+                break
+            yield m.start(), end
             break
 
 
@@ -502,7 +514,19 @@ def plausible(text: str, kind: str, start: int, end: int) -> bool:
     if after.isalnum() or after == "-":
         return False
     if kind == "phone":
-        return len(_digits(text[start:end])) >= 7 and _phone_context_ok(text, start)
+        candidate = text[start:end]
+        # Across a line break: OCR and PDF text wrap "account\n5185438982" as often as not.
+        before = text[max(0, start - 60) : start].replace("\n", " ")
+        idm = _ID_WORD_BEFORE.search(before)
+        return not (
+            len(_digits(candidate)) < 7
+            or (idm and not _PHONE_WORD_RIGHT_BEFORE.search(before[: idm.start()]))  # "Call about invoice 67..."
+            or _CURRENCY_BEFORE.search(before)
+            or _DATE_SHAPE.match(candidate)
+            or _DATE_STRICT.match(candidate)
+            or _THOUSANDS_SHAPE.match(candidate)
+            or _UNIT_AFTER.match(text, end)
+        )
     if kind == "card":
         return _card_context(text, start) is not False
     return True
