@@ -36,6 +36,7 @@ dash. Names are found only beside account context; free-text names need NER: `pi
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
 import re
@@ -208,10 +209,9 @@ _NOT_NAME_WORDS = frozenset(
 )
 
 
-def _unglued(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """`pattern.finditer(text)` with the `_NUM_START` rule: a hit right after a word character or one of
-    `_GLUE` is refused and the search goes on from its next character (as the lookbehind would)."""
-    pos = 0
+def _unglued(pattern: re.Pattern[str], text: str, pos: int = 0) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` (from `pos`) with the `_NUM_START` rule: a hit right after a word character or one
+    of `_GLUE` is refused and the search goes on from its next character (as the lookbehind would)."""
     while (m := pattern.search(text, pos)) is not None:
         start = m.start()
         if start and ((c := text[start - 1]).isalnum() or c in _GLUE):
@@ -349,9 +349,23 @@ def _find_ip(text: str) -> Iterator[tuple[int, int]]:
             yield m.span()
 
 
+_GENERIC_NUMBER_WORD = re.compile(r"(?i)(?:no|nr|num|number|#)\b|#")
+
+
+def _id_word_blocks(before: str) -> bool:
+    """An id word right before the number ("order no. ", "Call reference "), unless it is only the phone
+    word's own "number" ("Phone number: ", "Tel. no. ", "contact #")."""
+    idm = _ID_WORD_BEFORE.search(before)
+    if idm is None:
+        return False
+    return not (_GENERIC_NUMBER_WORD.match(idm.group(0)) and _PHONE_WORD_RIGHT_BEFORE.search(before[: idm.start()]))
+
+
 def _phone_context_ok(text: str, start: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     before = text[max(line_start, start - 40) : start]
+    if _id_word_blocks(before):  # "Phone order no. 783-149-9084": the order number, not a phone
+        return False
     if _PHONE_WORD_BEFORE.search(before):
         return True
     return not (_ID_WORD_BEFORE.search(before) or _CURRENCY_BEFORE.search(before))
@@ -389,42 +403,62 @@ def _find_phone(text: str) -> Iterator[tuple[int, int]]:
 
 def _phone_context_kind(text: str, start: int) -> str | None:
     """"label" right after a contact-card label, "near" after a phone word within 40 characters, else None.
-    An id word right before the number wins over a phone word further left ("call about order 4417892011"),
-    unless the phone word is the id word's own ("Phone number: ...", "Tel. no. ...")."""
+    An id word right before the number wins over a phone word further left ("call about order 4417892011")."""
     line_start = text.rfind("\n", 0, start) + 1
     before = text[max(line_start, start - 60) : start]
     if _PHONE_LABEL_BEFORE.search(before):
         return "label"
-    if not _PHONE_CONTEXT_BEFORE.search(before):
-        return None
-    idm = _ID_WORD_BEFORE.search(before)
-    if idm and not _PHONE_WORD_RIGHT_BEFORE.search(before[: idm.start()]):
+    if not _PHONE_CONTEXT_BEFORE.search(before) or _id_word_blocks(before):
         return None
     if _CURRENCY_BEFORE.search(before):
         return None
     return "near"
 
 
+# Speed: most documents hold no phone word at all; the words (and one-letter labels "T:") are found first on the
+# lowercased text, and a digit run is examined only when one ends within the 60 characters before it.
+_PHONE_CONTEXT_LOWER = re.compile(rf"(?:{_PHONE_CONTEXT_WORDS}|work|home|main|line)\b")
+_LETTER_LABEL = re.compile(r"(?:^|(?<=[^a-z0-9]))[tmpfdowhc]\.?[ \t]*$")
+
+
 def _find_phone_in_context(text: str) -> Iterator[tuple[int, int]]:
     """Phones in any national layout, found by their context rather than their shape (see `_PHONE_CONTEXT_BEFORE`):
     7-15 digits, or 5-15 right after a label ("Phone: 56 78 90" is a short local number)."""
-    for m in _unglued(_PHONE_RUN, text):
-        kind = _phone_context_kind(text, m.start())
-        if kind is None:
+    lower = lowercase(text)
+    anchors = [k.end() for k in _PHONE_CONTEXT_LOWER.finditer(lower)]
+    colon = lower.find(":")
+    while colon >= 0:  # one-letter labels ("T: ", "M. : "): a regex over every t, m, p ... would cost more
+        if _LETTER_LABEL.search(lower, max(0, colon - 4), colon):
+            anchors.append(colon + 1)
+        colon = lower.find(":", colon + 1)
+    anchors.sort()
+    if not anchors:
+        return
+    for m in _unglued(_PHONE_RUN, text, anchors[0]):
+        i = bisect.bisect_right(anchors, m.start())
+        if i == 0 or anchors[i - 1] < m.start() - 60:
             continue
-        for end in _group_prefixes(text, m.start(), m.end()):
-            candidate = text[m.start() : end]
-            n = len(_digits(candidate))
-            if n < (5 if kind == "label" else 7):
-                break
-            if n > 15 or candidate.count("(") != candidate.count(")"):
-                continue
-            if _DATE_STRICT.match(candidate) or _TIME_SHAPE.match(candidate):
-                break
-            if kind == "near" and (_THOUSANDS_SHAPE.match(candidate) or _UNIT_AFTER.match(text, end)):
-                break
-            yield m.start(), end
-            break
+        if len(_digits(m.group(0))) >= 5 and (hit := _phone_in_context(text, m)):
+            yield hit
+
+
+def _phone_in_context(text: str, m: re.Match[str]) -> tuple[int, int] | None:
+    kind = _phone_context_kind(text, m.start())
+    if kind is None:
+        return None
+    for end in _group_prefixes(text, m.start(), m.end()):
+        candidate = text[m.start() : end]
+        n = len(_digits(candidate))
+        if n < (5 if kind == "label" else 7):
+            return None
+        if n > 15 or candidate.count("(") != candidate.count(")"):
+            continue
+        if _DATE_STRICT.match(candidate) or _TIME_SHAPE.match(candidate):
+            return None
+        if kind == "near" and (_THOUSANDS_SHAPE.match(candidate) or _UNIT_AFTER.match(text, end)):
+            return None
+        return m.start(), end
+    return None
 
 
 def _find_phone_with_extension(text: str) -> Iterator[tuple[int, int]]:
@@ -517,10 +551,9 @@ def plausible(text: str, kind: str, start: int, end: int) -> bool:
         candidate = text[start:end]
         # Across a line break: OCR and PDF text wrap "account\n5185438982" as often as not.
         before = text[max(0, start - 60) : start].replace("\n", " ")
-        idm = _ID_WORD_BEFORE.search(before)
         return not (
             len(_digits(candidate)) < 7
-            or (idm and not _PHONE_WORD_RIGHT_BEFORE.search(before[: idm.start()]))  # "Call about invoice 67..."
+            or _id_word_blocks(before)  # "Call about invoice 6759278390"
             or _CURRENCY_BEFORE.search(before)
             or _DATE_SHAPE.match(candidate)
             or _DATE_STRICT.match(candidate)
