@@ -389,6 +389,11 @@ def build(seed: int = SEED) -> tuple[list[dict], list[dict]]:
         for _ in range(30):
             v = us.credit_card_number(card_type)
             add(f"faker_card:{card_type}", rng.choice(CARD_CONTEXT), "card", v)
+    for card_type in FAKER_CARD_TYPES:  # Faker's card summary: scheme line, holder, number and expiry
+        for _ in range(8):
+            block = us.credit_card_full(card_type)
+            number = block.split("\n")[2].split(" ")[0]
+            items.append((f"faker_card_full:{card_type}", block, [("card", number)]))
     for scheme in CARD_IIN:
         for _ in range(25):
             v = print_card(rng, make_card(rng, scheme))

@@ -295,8 +295,8 @@ class PiiConfig(StrictModel):
     """
 
     enabled: bool = True
-    # steep: our recognizers. presidio: Presidio's analyzer with its pattern recognizers only (no NLP model)
-    # plus ours registered into it, and Presidio's anonymizer (`pip install 'steep[presidio]'`).
+    # steep: our recognizers. presidio: the union of ours and Presidio's pattern recognizers (no NLP model; its
+    # hits pass our id-word and decoy checks), replaced through Presidio's anonymizer (`pip install 'steep[presidio]'`).
     engine: Literal["steep", "presidio"] = "steep"
     # placeholder: `<EMAIL>`, `<PHONE>`, ... pseudonym: consistent, format-preserving fake values from
     # reserved ranges (emails @example.com, 555-01xx phones, test-BIN cards), keyed by HMAC(pseudonym_key).

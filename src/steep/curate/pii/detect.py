@@ -10,10 +10,13 @@ Types and how a candidate is confirmed (a regex hit alone is not enough where a 
 | type            | shape                                                  | confirmed by                                  |
 | email           | local@domain.tld                                       | shape                                         |
 | url_credentials | scheme://USER:PASS@host                                | a password is present (the user:pass part)    |
-| iban            | CC00 + up to 30 alphanumerics, spaced in fours or not  | length for the country, ISO 7064 mod-97 == 1  |
+| iban            | CC00 + up to 30 alphanumerics, spaced in fours or not, | length for the country, ISO 7064 mod-97 == 1  |
+|                 | either case (`de89 3704 ...`)                          |                                               |
 | card            | 13-19 digits, spaces/dashes allowed                    | scheme prefix + length (Visa, Mastercard incl.|
 |                 |                                                        | 2-series, Amex, Discover, JCB, Diners,        |
 |                 |                                                        | UnionPay, Maestro), Luhn, not one digit       |
+|                 | 12-19 digits within 60 chars after a card word (card,  | Luhn only: 12-digit Maestro, 15-digit JCB,    |
+|                 | Visa, Maestro, CC, Kartennummer ...)                   | domestic schemes; never after an id word      |
 | ssn             | ddd-dd-dddd                                            | area not 000/666/9xx, group 00, serial 0000  |
 | ip              | IPv4 dotted quad; IPv6 (full or :: compressed)         | octets 0-255; `ipaddress` parses the v6 form, |
 |                 |                                                        | it has a digit and >= 3 groups (not `a::b`)   |
@@ -21,14 +24,18 @@ Types and how a candidate is confirmed (a regex hit alone is not enough where a 
 |                 | assignments, high-entropy tokens                       |                                               |
 | phone           | +CC international (E.164 with separators); US (NXX)    | digit count; not a date; not after an id word |
 |                 | NXX-XXXX; national 0-trunk (UK/DE/FR/JP...); bare      | (order, invoice, case, policy, code ...) or a |
-|                 | digits after "tel:"                                    | currency                                      |
+|                 | digits after "tel:"; any layout within 60 chars after  | currency; after a phone word (not a label):   |
+|                 | a phone word or verb (call, reach, desk, fax ...), 5+  | not a quantity (`2 059 189`, `... units`)     |
+|                 | digits right after a label (`Desk:`, `T:`); plus its   |                                               |
+|                 | extension (`x4587`, `ext. 204`)                        |                                               |
 | account         | digits after account / acct / a/c / konto (no.)        | 6-20 digits                                   |
 |                 | 8-18 digits right after a capitalised name             | name words not in a stoplist; not a YYYYMMDD  |
 | name            | a capitalised 2-3 word name after "Account holder:",   | name words not in a stoplist                  |
 |                 | "Customer name:", "Cardholder:"..., or right before    |                                               |
 |                 | an account number ("Jane Doe, account no. 1234567")    |                                               |
 
-Overlapping hits resolve by type priority (PRIORITY), then length. Ids glued to a prefix (`ORD-2024-118834`,
+Overlapping hits resolve by type priority (PRIORITY; the operator's `pii.custom` types rank right before phone),
+then length. Ids glued to a prefix (`ORD-2024-118834`,
 `CASE-48213`, `POL-1042`, `INV-...`) never match: every numeric recognizer refuses a hit that continues a word or a
 dash. Names are found only beside account context; free-text names need NER: `pii.ner_model`, a local model
 (`steep.curate.pii.ner`), whose hits are passed in as `extra`.
@@ -81,7 +88,8 @@ _CARD = re.compile(r"\d(?:[ \-]?\d){11,18}" + _NUM_END)
 _CARD_WORD_BEFORE = re.compile(
     r"(?i)\b(?:card|cards|credit|debit|visa|mastercard|master ?card|amex|american express|maestro|jcb|discover|"
     r"diners|unionpay|union ?pay|rupay|mir|cc|pan|carte|karte|kartennummer|kreditkarte|tarjeta|carta|cart[aã]o)"
-    r"\b[^\n]{0,30}$"
+    r"\b.{0,50}$",
+    re.S,
 )
 # Letters in either case: IBANs are typed lowercase too ("de89 3704 ..."); mod-97 ignores case.
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
@@ -254,10 +262,12 @@ def _find_email(text: str) -> Iterator[tuple[int, int]]:
 
 def _card_context(text: str, start: int) -> bool | None:
     """True after a card word, False after an id word (order, invoice, tracking ...), None when neither."""
+    # The card word may stand lines above the number, as on a card summary ("Maestro\nJ. Doe\n5897 ...");
+    # an id word counts only on the number's own line.
+    if _CARD_WORD_BEFORE.search(text, max(0, start - 60), start):
+        return True
     line_start = text.rfind("\n", 0, start) + 1
     before = text[max(line_start, start - 40) : start]
-    if _CARD_WORD_BEFORE.search(before):
-        return True
     return False if _ID_WORD_BEFORE.search(before) else None
 
 
