@@ -74,3 +74,30 @@ def test_bad_custom_config_names_the_path(custom, message):
     with pytest.raises(ValidationError, match=message) as err:
         CurateConfig(inputs=["x.jsonl"], pii={"custom": custom})
     assert "pii.custom" in str(err.value)
+
+
+def test_the_readme_example_validates_and_redacts():
+    import yaml
+
+    section = yaml.safe_load(
+        "pii: {custom: [{name: mrn, pattern: 'MRN-\\d{7}', context: [patient], validator: {digits: [7, 7]}, "
+        "placeholder: '<MRN>'}]}"
+    )
+    cfg = CurateConfig(inputs=["x.jsonl"], **section)
+    assert PiiRedactor(cfg.pii).redact("Patient MRN-1234567 discharged") == "Patient <MRN> discharged"
+
+
+def test_curate_stage_counts_custom_types(tmp_path):
+    import json
+
+    from steep.curate.stage import run_curate
+
+    src = tmp_path / "docs.jsonl"
+    text = "Patient record MRN-1234567 was updated after the visit; the ward confirmed the discharge plan today."
+    src.write_text(json.dumps({"id": "a", "text": text}) + "\n")
+    cfg = CurateConfig(inputs=[str(src)], quality={"min_words": 1}, pii={"custom": [MRN]})
+    metrics = run_curate(cfg, tmp_path / "out")
+    assert metrics["pii_redacted"]["mrn"] == 1
+    part = tmp_path / "out" / "documents" / "part-00000.jsonl"
+    rows = [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
+    assert "<MRN>" in rows[0]["text"] and rows[0]["meta"]["pii_redacted"] == {"mrn": 1}
