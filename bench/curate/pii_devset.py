@@ -13,7 +13,7 @@ Independent of `steep.demo` (our own generator) and of steep's detectors: values
   IBANs of 30+ countries built with their own ISO 7064 check digits, printed spaced / unspaced / lowercase.
 Checksums are recomputed here (not imported from steep), so a detector bug cannot leak into the labels.
 
-Rows: lake `{id, text, meta: {source, split}}`, labels `{id, split, pii: [{type, value}]}` (the scorer's format).
+Rows: lake `{id, text, meta: {source, split}}`, labels `{id, pii: [{type, value}]}` (the scorer's format).
 Split: `heldout` holds 40% of rows at random AND every row from the held-out sources (some Faker locales and
 some hand-written format families appear only there), so the held-out score measures generalisation.
 """
@@ -234,6 +234,8 @@ EMAIL_CONTEXT = ["Email: {v}", "Send the signed contract to {v}.", "Reply to {v}
                  "cc {v} on the thread", "Contact: {v}", "Her address is {v}."]  # fmt: skip
 SSN_CONTEXT = ["SSN: {v}", "Social Security number {v} on the W-2.", "SSN {v} verified.",
                "The applicant's social security no. is {v}.", "Tax ID (SSN): {v}"]  # fmt: skip
+NINE_DIGIT_NEGATIVES = ["Routing number {v} (ABA)", "Passport no. {v}", "Order {v} shipped", "Tracking ID {v}",
+                        "Employee number {v}"]  # fmt: skip
 IP_CONTEXT = ["Login from IP {v} was blocked.", "Server {v} timed out.", "Client address: {v}",
               "Requests from {v} exceeded the rate limit.", "VPN endpoint {v}"]  # fmt: skip
 
@@ -297,6 +299,8 @@ def hard_negatives(rng: random.Random) -> list[tuple[str, str]]:
     a, b, c = nanp(rng)
     bad_card = make_card(rng, "visa")
     bad_card = bad_card[:-1] + str((int(bad_card[-1]) + 3) % 10)  # Luhn fails
+    bad16 = make_card(rng, "mastercard")  # 16 digits, check digit wrong
+    bad16 = bad16[:-1] + str((int(bad16[-1]) + 5) % 10)
     bad_iban = make_iban(rng, rng.choice(["DE", "GB", "FR", "NL"]))
     bad_iban = bad_iban[:2] + f"{(int(bad_iban[2:4]) + 7) % 100:02d}" + bad_iban[4:]  # check digits wrong
     return [
@@ -336,7 +340,7 @@ def hard_negatives(rng: random.Random) -> list[tuple[str, str]]:
         ("near_word", f"Call about invoice {d(rng, 10, '23456789')} before Monday."),
         ("near_word", f"Card ending in {d(rng, 4)} was charged {rng.randint(2, 99)}.{d(rng, 2)} EUR."),
         ("near_word", f"Card number: **** **** **** {d(rng, 4)}"),
-        ("near_word", f"Card number {bad_card[:4]}-{bad_card[4:8]}-{bad_card[8:12]}-{bad_card[12:16]} was rejected (checksum)."),
+        ("near_word", f"Card number {'-'.join(bad16[i : i + 4] for i in range(0, 16, 4))} was rejected (checksum)."),
         ("near_word", f"Fax the form to the office by {rng.randint(1, 28):02d}.{rng.randint(1, 12):02d}.2024."),
         ("near_word", f"Calls between {rng.randint(8, 11)}:{rng.choice(['00', '30'])} and {rng.randint(12, 17)}:00 only."),
     ]
@@ -416,6 +420,16 @@ def build(seed: int = SEED) -> tuple[list[dict], list[dict]]:
         add("faker_ssn", rng.choice(SSN_CONTEXT), "ssn", us.ssn())
         ip = rng.choice([us.ipv4_public(), us.ipv4_private(), us.ipv6()])
         add("faker_ip", rng.choice(IP_CONTEXT), "ip", ip)
+    for _ in range(40):  # SSNs as typed into forms: spaced, dotted, run together (only ever after an SSN word)
+        area = rng.choice([a for a in range(1, 900) if a != 666])
+        parts = (f"{area:03d}", f"{rng.randint(1, 99):02d}", f"{rng.randint(1, 9999):04d}")
+        v = rng.choice([" ", ".", ""]).join(parts)
+        add("hand_ssn", rng.choice(SSN_CONTEXT), "ssn", v)
+        items.append(("hand_negative:nine_digits", rng.choice(NINE_DIGIT_NEGATIVES).replace("{v}", "".join(parts)), []))
+    for _ in range(30):  # a country code in parentheses before a national number
+        a, b, c = nanp(rng)
+        v = rng.choice([f"(+1) {a}-{b}-{c}", f"(+44) 20 {d(rng, 4)} {d(rng, 4)}", f"(+49) 30 {d(rng, 7)}"])
+        add("hand_phone:cc_paren", rng.choice(PHONE_LABELLED + PHONE_PROSE), "phone", v)
     for _ in range(150):  # mixed lines: a contact block with two values
         name = us.name()
         phone, email = us.phone_number(), us.email()
@@ -447,7 +461,7 @@ def build(seed: int = SEED) -> tuple[list[dict], list[dict]]:
         split = "heldout" if source in HELDOUT_SOURCES or rng.random() < HELDOUT_FRACTION else "dev"
         row_id = f"pii-{i:05d}"
         lake.append({"id": row_id, "text": text, "meta": {"source": source, "split": split}})
-        labels.append({"id": row_id, "split": split, "pii": [{"type": t, "value": v} for t, v in pii]})
+        labels.append({"id": row_id, "pii": [{"type": t, "value": v} for t, v in pii]})
     return lake, labels
 
 
@@ -468,8 +482,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, rows in (("lake.jsonl", lake), ("labels.jsonl", labels)):
         with open(OUT / name, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    n_held = sum(r["split"] == "heldout" for r in labels)
+            f.writelines(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows)
+    n_held = sum(r["meta"]["split"] == "heldout" for r in lake)
     print(f"{len(lake)} rows ({len(lake) - n_held} dev, {n_held} heldout) -> {OUT}")
 
 

@@ -31,7 +31,7 @@ def engines() -> dict[str, object]:
 
 def split_rows(split: str) -> tuple[list[dict], list[dict]]:
     lake, labels = load_rows(DEVSET / "lake.jsonl"), load_rows(DEVSET / "labels.jsonl")
-    keep = {r["id"] for r in labels if split == "all" or r["split"] == split}
+    keep = {r["id"] for r in lake if split == "all" or r["meta"]["split"] == split}
     return [r for r in lake if r["id"] in keep], [r for r in labels if r["id"] in keep]
 
 

@@ -18,7 +18,7 @@ TYPES = ("email", "phone", "card", "iban", "ssn", "ip")
 @pytest.fixture(scope="module")
 def heldout():
     lake, labels = load_rows(DEVSET / "lake.jsonl"), load_rows(DEVSET / "labels.jsonl")
-    keep = {r["id"] for r in labels if r["split"] == "heldout"}
+    keep = {r["id"] for r in lake if r["meta"]["split"] == "heldout"}
     return [r for r in lake if r["id"] in keep], [r for r in labels if r["id"] in keep]
 
 

@@ -99,6 +99,10 @@ _CARD_LAYOUT = re.compile(
     r"\d\d\d\d(?:([ \-])\d{4}\1\d{4}\1\d{3,7}(?:\1\d{1,3})?|([ \-])\d{6}\2\d{4,5}|\d{9,15})" + _NUM_END
 )
 _SSN = re.compile(r"(\d{3})-(\d{2})-(\d{4})" + _NUM_END)
+# Spaced, dotted or run-together SSNs ("123 45 6789", "123456789") are read only after an SSN word: nine digits
+# alone are as often a routing or order number.
+_SSN_LOOSE = re.compile(r"(\d{3})([ .]?)(\d{2})\2(\d{4})" + _NUM_END)
+_SSN_WORD_BEFORE = re.compile(r"(?i)\b(?:ssn|ss#|social security(?: number| no\.?| #)?|soc\.? ?sec\.?)\b[^\n]{0,25}$")
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.\d)")
 # Full or `::`-compressed IPv6, optionally ending in a dotted quad; validated by `ipaddress` afterwards.
@@ -112,6 +116,7 @@ _IPV6_HINT = re.compile(r":[0-9A-Fa-f:]")
 # right before one (a plain `_NUM_END` would refuse the glued "x"), and `_with_extension` takes it in.
 _EXT = r"(?:,?[ ]?(?i:x|ext\.?|extn\.?|extension)[ ]?|[ ]?#[ ]?)\d{1,6}(?![\w\-])"
 _EXT_AFTER = re.compile(_EXT)
+_CC_BEFORE = re.compile(r"\(\+\d{1,3}\)[ ]?$")
 _PHONE_END = rf"(?:(?={_EXT})|(?![\w\-]|[.,/]\d))"
 _PHONE_INTL = re.compile(
     r"(?<![\w+])\+\d{1,3}(?:[ ]?\(0\))?(?:[ .\-/]?\(?\d{1,6}\)?){1,6}" + rf"(?:(?={_EXT})|(?!\w|[.,]\d))"
@@ -341,6 +346,11 @@ def _find_ssn(text: str) -> Iterator[tuple[int, int]]:
     for m in _unglued(_SSN, text):
         if ssn_valid(*m.groups()):
             yield m.span()
+    if "ss" in lowercase(text) or "soc" in lowercase(text):  # cheap pre-check for the SSN words
+        for m in _unglued(_SSN_LOOSE, text):
+            area, _, group, serial = m.groups()
+            if ssn_valid(area, group, serial) and _SSN_WORD_BEFORE.search(text, max(0, m.start() - 45), m.start()):
+                yield m.span()
 
 
 def _find_ip(text: str) -> Iterator[tuple[int, int]]:
@@ -475,7 +485,9 @@ def _find_phone_with_extension(text: str) -> Iterator[tuple[int, int]]:
     """Each phone span, extended over an extension right after it ("x4587", " ext. 204")."""
     for start, end in _find_phone(text):
         ext = _EXT_AFTER.match(text, end)
-        yield start, ext.end() if ext else end
+        # A country code in parentheses before a national number ("(+1) 202-555-0188") is part of it.
+        cc = _CC_BEFORE.search(text, max(0, start - 8), start)
+        yield cc.start() if cc else start, ext.end() if ext else end
 
 
 def _trim_name(text: str, start: int, end: int) -> tuple[int, int] | None:
