@@ -227,6 +227,67 @@ class DedupConfig(StrictModel):
         return bands
 
 
+class CustomPiiValidator(StrictModel):
+    """Checks a custom type's candidate beyond its regex; every check given must pass."""
+
+    # The value's digits pass this checksum: luhn (cards, many member ids), mod97 (ISO 7064, as in IBANs).
+    checksum: Literal["luhn", "mod97"] | None = None
+    digits: tuple[int, int] | None = None  # [min, max] count of digits in the value
+    length: tuple[int, int] | None = None  # [min, max] length of the value in characters
+
+    @field_validator("digits", "length")
+    @classmethod
+    def _range(cls, bounds: tuple[int, int] | None) -> tuple[int, int] | None:
+        if bounds is not None and not 0 <= bounds[0] <= bounds[1]:
+            raise ValueError(f"[min, max] needs 0 <= min <= max, got {list(bounds)}")
+        return bounds
+
+
+class CustomPiiType(StrictModel):
+    """An operator-declared PII type (a company's own identifier), redacted and scored like the built-in ones.
+
+        pii: {custom: [{name: mrn, pattern: 'MRN-\\d{7}', context: [medical record, mrn, patient],
+                        validator: {digits: [7, 7]}, placeholder: '<MRN>'}]}
+    """
+
+    name: str  # lowercase identifier: the type's name in counts, metadata and labels
+    pattern: Regex  # what a value looks like; the whole match is redacted (or group `value` if the pattern names it)
+    # Words or phrases (case-insensitive) of which one must stand within `context_window` characters before a hit;
+    # empty: every pattern match is redacted.
+    context: list[Phrase] = []
+    context_window: int = Field(default=40, ge=1, le=500)
+    ignore_case: bool = False  # compile `pattern` with re.IGNORECASE
+    validator: CustomPiiValidator | None = None
+    placeholder: str | None = None  # None: `<NAME>` in upper case
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+            raise ValueError(f"{name!r}: a custom PII type name is a lowercase identifier ([a-z][a-z0-9_]*, <= 32 chars)")
+        if name in ALL_PII_TYPES or name == "name_account":
+            raise ValueError(f"{name!r} is a built-in PII type; choose another name (built-ins go under pii.types)")
+        return name
+
+    @field_validator("pattern")
+    @classmethod
+    def _not_empty_match(cls, pattern: str) -> str:
+        import re
+
+        if re.compile(pattern).fullmatch(""):
+            raise ValueError(f"pattern {pattern!r} matches the empty string: it would fire at every position")
+        return pattern
+
+    @field_validator("placeholder")
+    @classmethod
+    def _placeholder(cls, placeholder: str | None) -> str | None:
+        if placeholder is not None and not placeholder.strip():
+            raise ValueError("empty placeholder: the redacted text needs a visible marker such as '<MRN>'")
+        return placeholder
+
+
 class PiiConfig(StrictModel):
     """Regex + checksum PII redaction (see `steep.curate.pii`). PII documents are redacted, never dropped.
 
@@ -234,8 +295,8 @@ class PiiConfig(StrictModel):
     """
 
     enabled: bool = True
-    # steep: our recognizers. presidio: Presidio's analyzer with its pattern recognizers only (no NLP model)
-    # plus ours registered into it, and Presidio's anonymizer (`pip install 'steep[presidio]'`).
+    # steep: our recognizers. presidio: the union of ours and Presidio's pattern recognizers (no NLP model; its
+    # hits pass our id-word and decoy checks), replaced through Presidio's anonymizer (`pip install 'steep[presidio]'`).
     engine: Literal["steep", "presidio"] = "steep"
     # placeholder: `<EMAIL>`, `<PHONE>`, ... pseudonym: consistent, format-preserving fake values from
     # reserved ranges (emails @example.com, 555-01xx phones, test-BIN cards), keyed by HMAC(pseudonym_key).
@@ -250,6 +311,17 @@ class PiiConfig(StrictModel):
     # A LOCAL Hugging Face token-classification model directory: its person entities become `name` spans
     # (needs transformers + torch; never downloaded). None: names only beside account context.
     ner_model: str | None = None
+    # Your own PII types (always detected when declared, whatever `types` says); see `CustomPiiType`.
+    custom: list[CustomPiiType] = []
+
+    @field_validator("custom")
+    @classmethod
+    def _unique_custom(cls, custom: list[CustomPiiType]) -> list[CustomPiiType]:
+        names = [c.name for c in custom]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate custom PII type names: {', '.join(dupes)}")
+        return custom
 
     @field_validator("ner_model")
     @classmethod

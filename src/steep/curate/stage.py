@@ -346,7 +346,11 @@ def _reduce(
         "dropped": dict(sorted(dropped.items())),
         "dropped_by_reason": dict(sorted(dropped_by_reason.items())),
         "bad_input": dropped_by_reason.get("bad_input", 0),
-        "pii_redacted": {t: pii_counts.get(t, 0) for t in cfg.pii.types} if cfg.pii.enabled else {},
+        "pii_redacted": (
+            {t: pii_counts.get(t, 0) for t in [*cfg.pii.types, *(c.name for c in cfg.pii.custom)]}
+            if cfg.pii.enabled
+            else {}
+        ),
         "docs_repaired": by_name["clean"].counters.get("docs_changed", 0) if "clean" in by_name else 0,
         "docs_pii_redacted": pii_counts.get("docs_redacted", 0),
         "input_files": len(paths),
