@@ -60,6 +60,15 @@ class Block:
     def apply(self, doc: Document) -> Document | Drop:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def audit(self, doc: Document) -> Document | Drop:
+        """`apply` without touching the stats: what this block WOULD do with a document an earlier block dropped
+        (the exclusion record lists every reason). Blocks whose `apply` has other side effects override it."""
+        counters = self.stats.counters.copy()
+        try:
+            return self.apply(doc)
+        finally:
+            self.stats.counters = counters
+
     def drop(self, doc: Document, drop: Drop) -> None:
         self.stats.dropped[drop.reason] += 1
         self.on_drop(Dropped(doc=doc, reason=drop.reason, block=self.name, detail=drop.detail))

@@ -6,7 +6,7 @@
 Chain (streaming: one document in memory at a time per worker, plus the dedup digests), in two phases:
 
     MAP, per shard (a file, or a line range of a big JSONL file), shards in parallel:
-    read -> clean -> [language] -> quality -> compliance -> time -> [gates] -> [decontam] -> pii
+    read -> clean -> compliance -> time -> [gates] -> [language] -> quality -> [decontam] -> pii
          -> shards/<id>/documents.jsonl, then done.json; every drop of every block, with its reason, goes to
             shards/<id>/excluded.jsonl   ([...]: only when configured)
     REDUCE, shards in input order, in this process:
@@ -15,6 +15,8 @@ Chain (streaming: one document in memory at a time per worker, plus the dedup di
 Why this order:
 - clean before quality: repair can turn a noisy page into a good document, and mojibake inflates the
   symbol ratio; judge what we will actually train on.
+- gates (compliance, time, user) before language and quality: a restricted or post-cutoff document is dropped,
+  and counted, as what it is; the exclusion row's `also` lists what the later blocks would also drop it for.
 - language before quality: the stop-word filter only judges English.
 - gates and decontam before pii: they must see the text as written (a codename or an eval passage can sit
   next to an email address that redaction would rewrite).
@@ -38,8 +40,9 @@ inputs match, so the markers survive a kill there too.
 
 Outputs in `out_dir` (each written to a temp name and renamed into place):
 - documents/part-00000.jsonl  rows {id, text, meta}; `datasets.load_dataset("json", data_files=...)` loads it
-- excluded.jsonl              rows {id, reason, block, detail, source, text, meta}, one per dropped document,
-                              in input order
+- excluded.jsonl              rows {id, reason, block, detail, source, text, meta, also}, one per dropped
+                              document, in input order; `also`: [{block, reason, detail}] the later blocks
+                              would also have dropped it for
 - stats.json                  {"blocks": {name: {seen, kept, dropped: {reason: n}, seconds, counters}},
                                "metrics": <the returned dict>}; a MAP block's numbers are its shards' summed
                                (its seconds are CPU seconds over all workers)
@@ -73,7 +76,8 @@ from steep.curate.clean import TextCleaner
 from steep.curate.config import CurateConfig
 from steep.curate.decontam import Decontaminator
 from steep.curate.dedup import build_deduplicator
-from steep.curate.document import Document, Dropped, reason_family
+from steep.curate.dedup_view import DedupViewPii
+from steep.curate.document import Document, Drop, Dropped, reason_family
 from steep.curate.executor import run_shards
 from steep.curate.gates import ComplianceGate, TimeGate
 from steep.curate.langid import LanguageFilter
@@ -118,23 +122,32 @@ def build_blocks(cfg: CurateConfig, on_drop: DropSink | None = None) -> list[Blo
     blocks: list[Block] = []
     if cfg.clean.enabled:
         blocks.append(TextCleaner(cfg.clean, on_drop))
+    # Gates before heuristics: a restricted or post-cutoff document is dropped, and counted, as what it is (a
+    # quality filter that ran first once dropped the restricted memos, and the funnel credited compliance with 0).
+    blocks.append(ComplianceGate(cfg.compliance, on_drop))
+    blocks.append(
+        TimeGate(cfg.time, on_drop, corpus=partial(_lake_documents, cfg), corpus_key=partial(_corpus_key, cfg))
+    )
+    if cfg.gates:  # the operator's own gates: after the built-in ones, before pii (they see the unredacted text)
+        blocks.append(UserGatesBlock(cfg.gates, on_drop))
     if cfg.language.enabled:  # before quality: the English stop-word filter skips documents it marks non-English
         blocks.append(LanguageFilter(cfg.language, on_drop))
     if cfg.quality.enabled:
         blocks.append(QualityFilter(cfg.quality, on_drop))
-    blocks.append(ComplianceGate(cfg.compliance, on_drop))
-    blocks.append(TimeGate(cfg.time, on_drop))
-    if cfg.gates:  # the operator's own gates: after the built-in ones, before pii (they see the unredacted text)
-        blocks.append(UserGatesBlock(cfg.gates, on_drop))
     if cfg.decontam.eval_files:
         blocks.append(
             Decontaminator(cfg.decontam, on_drop, corpus=partial(_training_texts, cfg), corpus_key=partial(_corpus_key, cfg))
         )
     if cfg.pii.enabled:
-        blocks.append(PiiRedactor(cfg.pii, on_drop))
+        blocks.append(DedupViewPii(PiiRedactor(cfg.pii, on_drop)))
     if cfg.dedup.enabled:
         blocks.append(build_deduplicator(cfg.dedup, on_drop))
     return blocks
+
+
+def _lake_documents(cfg: CurateConfig) -> Iterator[Document]:
+    """Every input document as read, for what the time gate learns from the dated ones (one extra read)."""
+    yield from make_reader(cfg, resolve_inputs(cfg.inputs)).run()
 
 
 def _corpus_key(cfg: CurateConfig) -> tuple[str, ...]:
@@ -216,6 +229,13 @@ def run_curate(cfg: CurateConfig, out_dir: Path) -> dict[str, Any]:
         metrics["docs_in"], metrics["docs_out"], metrics["dropped"], len(shards), metrics["shards_resumed"],
         metrics["seconds"],
     )  # fmt: skip
+    undated = metrics["undated"]
+    if undated and undated["undated"]:
+        log.info(
+            "curate: time gate: %d of %d document(s) undated (no usable meta.%s); undated: %s -> %d dropped, %d kept",
+            undated["undated"], undated["undated"] + undated["dated"], undated["date_field"], undated["policy"],
+            undated["dropped"], undated["kept"],
+        )  # fmt: skip
     return metrics
 
 
@@ -227,6 +247,8 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
     clear_marker(directory)
     scrub = _excluded_scrubber(cfg)
     drops_by_block: Counter[tuple[str, str]] = Counter()
+    also_by_block: Counter[tuple[str, str]] = Counter()
+    blocks: list[Block] = []
     with (
         AtomicJsonlWriter(directory / SHARD_DOCUMENTS) as documents,
         AtomicJsonlWriter(directory / SHARD_EXCLUDED) as excluded,
@@ -236,16 +258,22 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
             drops_by_block[dropped.block, dropped.reason] += 1
             row = dropped.to_row()
             row["text"], row["detail"] = scrub(row["text"]), scrub(row["detail"])
+            row["also"] = [{**a, "detail": scrub(a["detail"])} for a in also_dropped_by(blocks, dropped)]
+            for also in row["also"]:
+                also_by_block[dropped.block, also["block"]] += 1
             excluded.write({"kept_before": documents.rows, "row": row})
 
         reader = make_reader(cfg, [Path(shard.path)], on_drop)
-        blocks = build_blocks(cfg, on_drop)
-        blocks = blocks[: _reduce_from(blocks)]
+        blocks += build_blocks(cfg, on_drop)
+        del blocks[_reduce_from(blocks) :]
         stream = _read_shard(reader, shard)
         for block in blocks:
             stream = block.run(stream)
         for doc in stream:
-            documents.write(doc.to_row())
+            row = doc.to_row()
+            if doc.dedup_view is not None:
+                row["dedup_view"] = doc.dedup_view
+            documents.write(row)
 
     cleaner = next((b for b in blocks if isinstance(b, TextCleaner)), None)
     write_json_in_order(
@@ -253,6 +281,7 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
         {
             "blocks": [{"name": s.name, **s.as_dict()} for s in [reader.stats, *(b.stats for b in blocks)]],
             "drops_by_block": [[block, reason, n] for (block, reason), n in drops_by_block.items()],
+            "also_by_block": [[first, also, n] for (first, also), n in also_by_block.items()],
             "bad_locations": [scrub(b) for b in reader.bad_locations],
             "examples": [
                 {"id": e["id"], "before": scrub(e["before"]), "after": scrub(e["after"])}
@@ -261,6 +290,27 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
         },
     )
     mark_done(directory, fingerprints[shard.index])
+
+
+def also_dropped_by(blocks: list[Block], dropped: Dropped) -> list[dict[str, str]]:
+    """What the MAP blocks after the one that dropped `dropped` would ALSO drop it for, in chain order.
+
+    The first drop decides the funnel (each document is counted once, under the block that removed it); the
+    exclusion record lists every other reason, so an auditor sees that a restricted memo was also low quality, and
+    a filter can be retuned knowing what else would catch the same documents. Each later block sees the document
+    as the blocks between would have passed it on; `Block.audit` leaves their stats untouched. A reader drop (bad
+    input) has no text to judge: nothing is listed."""
+    names = [b.name for b in blocks]
+    if dropped.block not in names:
+        return []
+    doc, also = dropped.doc, []
+    for block in blocks[names.index(dropped.block) + 1 :]:
+        out = block.audit(doc)
+        if isinstance(out, Drop):
+            also.append({"block": block.name, "reason": out.reason, "detail": out.detail})
+        else:
+            doc = out
+    return also
 
 
 def _merge_stats(into: dict[str, BlockStats], rows: list[dict[str, Any]]) -> None:
@@ -287,7 +337,7 @@ def _replay_shards(out_dir: Path, shards: list[Shard], excluded: AtomicJsonlWrit
                     excluded.write(pending[position]["row"])
                     position += 1
                 row = json.loads(line)
-                yield Document(id=row["id"], text=row["text"], meta=row["meta"])
+                yield Document(id=row["id"], text=row["text"], meta=row["meta"], dedup_view=row.get("dedup_view"))
         for drop in pending[position:]:
             excluded.write(drop["row"])
 
@@ -299,11 +349,13 @@ def _reduce(
     shard_stats = [json.loads((shard_dir(out_dir, s) / SHARD_STATS).read_text(encoding="utf-8")) for s in shards]
     map_stats: dict[str, BlockStats] = {}
     drops_by_block: Counter[tuple[str, str]] = Counter()
+    also_by_block: Counter[tuple[str, str]] = Counter()
     bad_locations: list[str] = []
     examples: list[dict[str, str]] = []
     for stats in shard_stats:
         _merge_stats(map_stats, stats["blocks"])
         drops_by_block.update({(block, reason): n for block, reason, n in stats["drops_by_block"]})
+        also_by_block.update({(first, also): n for first, also, n in stats.get("also_by_block", [])})
         bad_locations += stats["bad_locations"]
         examples += stats["examples"]
     scrub = _excluded_scrubber(cfg)
@@ -319,6 +371,7 @@ def _reduce(
                 clusters.setdefault(dropped.detail, []).append({"id": dropped.doc.id, "reason": dropped.reason})
             row = dropped.to_row()
             row["text"], row["detail"] = scrub(row["text"]), scrub(row["detail"])
+            row["also"] = []  # dedup is the last filter: a document reaching it passed every other block
             excluded.write(row)
 
         clusters: dict[str, list[dict[str, str]]] = {}  # kept id -> the duplicates dropped in its favour
@@ -363,15 +416,61 @@ def _reduce(
         for row in cluster_rows:
             writer.write(row)
     metrics["duplicate_clusters"] = len(cluster_rows)
+    metrics["undated"] = _undated_metrics(cfg, by_name.get("time"))
+    warnings = curate_warnings(cfg, metrics, stats_list)
+    metrics["warnings"] = warnings
+    for warning in warnings:
+        log.warning("curate: %s", warning)
     write_json_in_order(out_dir / STATS_FILE, {"blocks": {s.name: s.as_dict() for s in stats_list}, "metrics": metrics})
     atomic_write_text(
         out_dir / REPORT_FILE,
         render_report(
             metrics, stats_list, drops_by_block, examples[: cfg.clean.examples_in_report], bad_locations, paths,
-            cluster_rows,
+            cluster_rows, also_by_block,
         ),  # fmt: skip
     )
     return metrics
+
+
+def _undated_metrics(cfg: CurateConfig, time_stats: BlockStats | None) -> dict[str, Any]:
+    """{undated, kept, dropped, policy, date_field}: what the time gate did with documents without a usable date."""
+    if cfg.time.cutoff is None or time_stats is None:
+        return {}
+    c = time_stats.counters
+    return {
+        "policy": cfg.time.undated,
+        "date_field": cfg.time.date_field,
+        "dated": c.get("dated", 0),
+        "undated": c.get("undated", 0),
+        "kept": c.get("undated_kept", 0),
+        "dropped": c.get("undated_dropped", 0),
+        "no_field": c.get("undated_no_field", 0),
+        "unparseable": c.get("undated_unparseable", 0),
+    }
+
+
+def curate_warnings(cfg: CurateConfig, metrics: dict[str, Any], stats: list[BlockStats]) -> list[str]:
+    """What a user should look at before training on this corpus (console and report.md)."""
+    warnings = []
+    docs_in = metrics["docs_in"]
+    share = cfg.warn_drop_share
+    if share is not None and docs_in:
+        for s in stats:
+            dropped = sum(s.dropped.values())
+            if dropped > share * docs_in:
+                top = ", ".join(f"{reason} {n}" for reason, n in s.dropped.most_common(3))
+                warnings.append(
+                    f"block {s.name!r} dropped {dropped} of {docs_in} documents ({dropped / docs_in:.0%}, more than "
+                    f"warn_drop_share {share:.0%}): {top}; the corpus is down to {metrics['docs_out']} "
+                    f"({metrics['docs_out'] / docs_in:.0%}). Check that block's settings before training on it"
+                )
+    undated = metrics.get("undated") or {}
+    if undated and undated["dated"] == 0 and undated["no_field"] == docs_in - metrics["bad_input"] and docs_in:
+        warnings.append(
+            f"time.date_field {cfg.time.date_field!r}: no document has this field, so all {undated['undated']} are "
+            f"undated (undated: {undated['policy']}); check its spelling (a dotted path reads nested meta)"
+        )
+    return warnings
 
 
 def _identity(text: str) -> str:
@@ -409,6 +508,7 @@ def render_report(
     bad_locations: list[str],
     inputs: list[Path],
     clusters: list[dict[str, Any]] | None = None,
+    also_by_block: Counter[tuple[str, str]] | None = None,
 ) -> str:
     lines = [
         "# curate report",
@@ -419,6 +519,22 @@ def render_report(
             f"in {metrics['seconds']} s."
         ),
         "",
+    ]
+    if metrics.get("warnings"):
+        lines += ["## Warnings", ""] + [f"- **{w}**" for w in metrics["warnings"]] + [""]
+    undated = metrics.get("undated") or {}
+    if undated:
+        lines += [
+            "## Undated documents",
+            "",
+            (
+                f"{undated['undated']} of {undated['dated'] + undated['undated']} documents had no usable "
+                f"`meta.{undated['date_field']}` ({undated['no_field']} without the field, {undated['unparseable']} "
+                f"unparseable); `undated: {undated['policy']}`: {undated['dropped']} dropped, {undated['kept']} kept."
+            ),
+            "",
+        ]
+    lines += [
         "## Funnel",
         "",
         "| block | in | kept | dropped | seconds |",
@@ -433,6 +549,11 @@ def render_report(
             lines.append(f"| {block} | `{reason}` | {n} |")
     else:
         lines.append("Nothing was dropped.")
+    if also_by_block:
+        lines += ["", "## Also dropped by later blocks (see `also` in excluded.jsonl)", ""]
+        lines += ["| dropped by | would also drop | documents |", "| --- | --- | ---: |"]
+        for (first, also), n in sorted(also_by_block.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"| {first} | {also} | {n} |")
     if metrics["pii_redacted"]:
         lines += ["", "## PII redacted", "", "| type | spans |", "| --- | ---: |"]
         lines += [f"| {t} | {n} |" for t, n in metrics["pii_redacted"].items()]
