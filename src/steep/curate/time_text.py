@@ -42,7 +42,7 @@ _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MON
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(1\d{{3}}|2[01]\d{{2}})\b", re.I)
 _MONTH_YEAR = re.compile(rf"\b({_MONTH}),?\s+(1\d{{3}}|2[01]\d{{2}})\b", re.I)
 _ISO_DATE = re.compile(r"(?<![\d-])(1\d{3}|2[01]\d{2})-(\d{2})-(\d{2})(?!\d)")
-_NUMERIC_DATE = re.compile(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})[/.](1\d{3}|2[01]\d{2})(?![\d/.])")
+_NUMERIC_DATE = re.compile(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})[/.](1\d{3}|2[01]\d{2})(?!\d|[/.]\d)")
 
 # Context that makes a year-shaped number a year: the words right before it ...
 _YEAR_BEFORE = re.compile(
@@ -60,7 +60,7 @@ _NOT_YEAR_BEFORE = re.compile(
     r"(?:[$£€¥#]|\b(?:rs|usd|eur|gbp|chf|no|nos|nr|num|number|page|pages|p|pp|vol|volume|room|suite|box|route|"
     r"order|invoice|ticket|account|acct|ref|id|item|part|model|serial|flight|tel|phone|ext|policy|claim|case|"
     r"code|pin|unit|apt|lot|plot|hwy|highway|bus|train|table|fig|figure|line|row|step|version|v|item|sku|"
-    r"over|about|some|nearly|approximately|total|totalling|of\s+the|for)\.?)\s*$",
+    r"over|about|some|nearly|approximately|total|totalling)\.?)\s*$",
     re.I,
 )
 _NOT_YEAR_AFTER = re.compile(
