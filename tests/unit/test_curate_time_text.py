@@ -123,3 +123,16 @@ def test_mined_ngrams_and_lake_classifier_learn_from_dated_documents():
     assert gate.apply(Document("u2", "The steam packet sailed at dawn.")).__class__ is Document
     assert gate.learned().classifier is not None
     assert gate.learned().classifier.probability("the jetliner service terminal") > 0.6
+
+
+def test_imprints_count_and_tables_of_figures_do_not():
+    assert post_cutoff_evidence("Printed in London, 1936.", CUTOFF).kind == "year"
+    assert post_cutoff_evidence("Qty 1995 2010 2034 2051 units shipped", CUTOFF) is None
+    assert post_cutoff_evidence("Item codes: 1995 / 2010; stock 2034 and 2051", CUTOFF) is None
+
+
+def test_a_term_one_ocr_error_from_an_older_word_needs_company():
+    gate = _gate()
+    scanned = Document("a", "The pay of internet during construction is to be found out of the revenue.")  # 'interest'
+    assert gate.apply(scanned) is scanned
+    assert gate.apply(Document("b", "Read the blog post about internet access.")).reason.startswith("time:anachronism:")

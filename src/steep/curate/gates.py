@@ -40,7 +40,7 @@ from steep.curate.config import ComplianceConfig, TimeGateConfig
 from steep.curate.document import Document, Drop
 from steep.curate.lexicon import PatternMatcher, PhraseMatcher, read_lexicon
 from steep.curate.time_learn import Learned, learn_from_lake
-from steep.curate.time_terms import terms_after
+from steep.curate.time_terms import OCR_CONFUSABLE, terms_after
 from steep.curate.time_text import post_cutoff_evidence
 
 __all__ = ["ComplianceGate", "PatternMatcher", "PhraseMatcher", "TimeGate", "latest_day", "meta_value"]
@@ -190,7 +190,10 @@ class TimeGate(Block):
         )
         infer, cutoff = self.cfg.infer, self.cfg.cutoff
         self._anachronisms = terms_after(cutoff.year) if cutoff is not None and infer.builtin_terms else {}
-        self._anachronism_matcher = PhraseMatcher(list(self._anachronisms))
+        self._anachronism_matcher = PhraseMatcher([t for t in self._anachronisms if t not in OCR_CONFUSABLE])
+        self._confusable = {
+            t: re.compile(rf"(?<!\w){re.escape(t)}(?!\w)", re.I) for t in self._anachronisms if t in OCR_CONFUSABLE
+        }
         self._corpus, self._corpus_key = corpus, corpus_key
         self._learned: Learned | None = None
 
@@ -242,6 +245,10 @@ class TimeGate(Block):
         if hit is not None:
             first = self._anachronisms[hit.entry]
             return Drop(f"time:anachronism:{hit.entry}", f"{hit.describe(_DETAIL_CHARS)}; first attested {first}")
+        confusable = [t for t, regex in self._confusable.items() if regex.search(text)]
+        if len(confusable) >= 2:  # one could be an OCR misreading of an older word (time_terms.OCR_CONFUSABLE)
+            shown = ", ".join(f"{t!r} ({self._anachronisms[t]})" for t in confusable)
+            return Drop(f"time:anachronism:{confusable[0]}", f"terms first attested after the cutoff: {shown}")
         learned = self.learned()
         hits = learned.mined_hits(text)
         if hits and len(hits) >= learned.min_hits:

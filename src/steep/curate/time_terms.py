@@ -31,6 +31,14 @@ FIRST_ATTESTED: dict[str, int] = {
 }  # fmt: skip
 
 
+# Terms one OCR misreading away from an older common word ("pay of interest" scanned as "pay of internet" in an 1893
+# newspaper of the ICDAR 2017 set): alone they are not evidence; two distinct ones are.
+OCR_CONFUSABLE: dict[str, str] = {
+    "internet": "interest", "laser": "later", "motel": "hotel", "sonar": "solar", "blog": "blot", "robot": "robes",
+    "nazi": "nazir", "jazz": "jams",
+}  # fmt: skip
+
+
 def terms_after(year: int) -> dict[str, int]:
     """The built-in terms first attested after `year`, with their year."""
     return {term: first for term, first in FIRST_ATTESTED.items() if first > year}

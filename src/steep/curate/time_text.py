@@ -7,7 +7,8 @@ A metadata date is the best evidence; many lakes have none (scans, exports, wiki
 a few general ways, and this module reads those, not rules fitted to one corpus:
 - full dates: `December 9th, 1894`, `9 Dec. 1894`, `1894-12-09`, `12/9/1894`; months: `March 1931`;
 - years in a year-like context: `in 1935`, `since 1936`, `the 1936 edition`, `(1937)`, `© 1938`, `1930s`;
-- bare year-shaped numbers with no context either way: weak, so two distinct ones are needed.
+- bare year-shaped numbers with no context either way: weak, so two distinct ones are needed, and none that
+  stands among other figures (a table of amounts is full of 4-digit numbers).
 
 Numbers that are not years are refused by their context: prices (`$1935`, `£1,935`, `1935.50`), counts and
 measures (`1935 men`, `1935 acres`, `1935 ft`), identifiers (`No. 1935`, `page 1935`, `order 1935`), addresses
@@ -48,7 +49,7 @@ _NUMERIC_DATE = re.compile(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})[/.](1\d{3}|2[01]\
 _YEAR_BEFORE = re.compile(
     r"(?:\b(?:in|of|since|during|from|after|year|anno|a\.?\s?d\.?|circa|ca\.|c\.|early|late|mid|summer|winter|"
     r"spring|autumn|fall|copyright|established|founded|published|printed|dated|born|died|season|fiscal|fy|"
-    r"class of|edition of|revised|updated|written|issued|census of|until|through|between|and|to)"
+    r"class of|edition of|revised|updated|written|issued|census of|between)"
     r"|[©(\[])\s*-?\s*$",
     re.I,
 )
@@ -76,6 +77,11 @@ _NOT_YEAR_AFTER = re.compile(
 _STREET = re.compile(r"^\s+(?:[NSEW]\.?\s+)?(?:[A-Z][\w'.]*\s+){1,3}(?:street|st|road|rd|avenue|ave|lane|ln|"
                      r"boulevard|blvd|drive|dr|way|place|pl|court|ct|square|sq|terrace|parkway|pkwy|highway)\b\.?",
                      re.I)  # fmt: skip
+# "London, 1936", "Smith, 1936", "Vol. II, 1936": an imprint or a citation (case matters: a capitalised name).
+_NAME_COMMA_BEFORE = re.compile(r"\b[A-Z][a-z]+\.?,\s*$|\b[IVXL]+\.?,\s*$")
+# Another number right beside a bare one: a table or a list of figures, where 4-digit amounts are common.
+_DIGIT_NEAR = re.compile(r"\d")
+_NEAR_CHARS = 12
 # A plan, forecast or deadline: a pre-cutoff text may name a later year this way.
 _FORWARD = re.compile(
     r"\b(?:by|before|will|shall|would|plan(?:s|ned|ning)?|target(?:s|ed)?|forecasts?|expect(?:s|ed)?|"
@@ -160,8 +166,10 @@ def classify_year(text: str, start: int, end: int) -> str | None:
         return None
     if _FORWARD.search(_sentence_before(text, start)):
         return None
-    if _YEAR_BEFORE.search(before) or _YEAR_AFTER.match(after):
+    if _YEAR_BEFORE.search(before) or _YEAR_AFTER.match(after) or _NAME_COMMA_BEFORE.search(before):
         return "year"
+    if _DIGIT_NEAR.search(before[-_NEAR_CHARS:]) or _DIGIT_NEAR.search(after[:_NEAR_CHARS]):
+        return None  # a figure among figures: no context says it is a year
     return "bare"
 
 
