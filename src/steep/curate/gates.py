@@ -28,6 +28,7 @@ side of not leaking. A document with no usable date is read for evidence of its 
 from __future__ import annotations
 
 import calendar
+import logging
 import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime
@@ -46,6 +47,7 @@ from steep.curate.time_text import post_cutoff_evidence
 __all__ = ["ComplianceGate", "PatternMatcher", "PhraseMatcher", "TimeGate", "latest_day", "meta_value"]
 
 _DETAIL_CHARS = 200
+log = logging.getLogger(__name__)
 
 
 def _entries(inline: Sequence[str], path: Path | None) -> list[str]:
@@ -260,6 +262,10 @@ class TimeGate(Block):
                 return Drop("time:classifier:lake", f"p(after cutoff)={p:.3f} >= {infer.classifier.threshold}")
         return None
 
+    def prepare(self) -> None:
+        if self.cfg.cutoff is not None and self.cfg.undated == "infer":
+            self.learned()
+
     def learned(self) -> Learned:
         """What the lake's dated documents teach (mined n-grams, the classifier): once per process and corpus."""
         if self._learned is None:
@@ -271,6 +277,8 @@ class TimeGate(Block):
                 if key not in _LEARNED_CACHE or key[1] is None:
                     dated = ((doc.text, day) for doc in self._corpus() for day in [self._quiet_day(doc)] if day)
                     _LEARNED_CACHE[key] = learn_from_lake(dated, cutoff, infer)
+                    for note in _LEARNED_CACHE[key].notes:
+                        log.info("time gate: %s", note)
                 self._learned = _LEARNED_CACHE[key]
             self.stats.counters["mined_ngrams"] = len(self._learned.mined)
             self.stats.counters["lake_classifier_trained"] = int(self._learned.classifier is not None)
