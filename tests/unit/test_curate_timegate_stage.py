@@ -156,3 +156,15 @@ def test_nonsense_cutoffs_are_refused_naming_the_yaml_path(tmp_path, value):
     with pytest.raises(ConfigError) as error:
         validate_pipeline_config({"run_dir": str(tmp_path / "run"), "curate": {"inputs": [lake], "time": {"cutoff": value}}})
     assert "curate.time.cutoff" in str(error.value) and "give a year (1930 = the end of 1930)" in str(error.value)
+
+
+def test_many_blocks_dropping_a_little_each_still_warn_together(tmp_path):
+    rows = [{"id": "memo", "text": MEMO}, {"id": "post", "text": POST[0]}, {"id": "ok", "text": PRE[0]}]
+    rows.append({"id": "short", "text": "Too short."})
+    cfg = CurateConfig(
+        inputs=[_write(tmp_path / "lake.jsonl", rows)], compliance=ComplianceConfig(terms=["Project Heron"]),
+        time=TimeGateConfig(cutoff=1930),
+    )  # fmt: skip
+    metrics = run_curate(cfg, tmp_path / "out")
+    assert metrics["docs_out"] == 1
+    assert any(w.startswith("the blocks together dropped 3 of 4 documents (75%") for w in metrics["warnings"])

@@ -468,8 +468,15 @@ def curate_warnings(cfg: CurateConfig, metrics: dict[str, Any], stats: list[Bloc
                     f"warn_drop_share {share:.0%}): {top}; the corpus is down to {metrics['docs_out']} "
                     f"({metrics['docs_out'] / docs_in:.0%}). Check that block's settings before training on it"
                 )
+        dropped_total = docs_in - metrics["docs_out"]
+        if not warnings and dropped_total > share * docs_in:  # no single block did it: say what all of them did
+            top = ", ".join(f"{family} {n}" for family, n in Counter(metrics["dropped"]).most_common(4))
+            warnings.append(
+                f"the blocks together dropped {dropped_total} of {docs_in} documents ({dropped_total / docs_in:.0%}, "
+                f"more than warn_drop_share {share:.0%}): {top}; the corpus is down to {metrics['docs_out']}"
+            )
     undated = metrics.get("undated") or {}
-    if undated and undated["dated"] == 0 and undated["no_field"] == docs_in - metrics["bad_input"] and docs_in:
+    if undated and undated["dated"] == 0 and undated["undated"] and undated["no_field"] == undated["undated"]:
         warnings.append(
             f"time.date_field {cfg.time.date_field!r}: no document has this field, so all {undated['undated']} are "
             f"undated (undated: {undated['policy']}); check its spelling (a dotted path reads nested meta)"
