@@ -47,6 +47,7 @@ def test_post_cutoff_mentions_are_evidence(text):
         "Lot 1936: a mahogany writing desk.",  # a lot number
         "Our forecast for 1935 is a steady rise.",  # a plan
         "The directors expect the line to reach the coast by 1935.",  # a plan
+        "On 1 March 1936 the branch is expected to open.",  # a planned date
         "Revenue was 1,935,000 dollars.",  # a thousands group
         "He was born in 1822 and died in 1889.",  # before the cutoff
         "The final meeting was on 31 December 1930.",  # the cutoff's last day itself
@@ -136,3 +137,15 @@ def test_a_term_one_ocr_error_from_an_older_word_needs_company():
     scanned = Document("a", "The pay of internet during construction is to be found out of the revenue.")  # 'interest'
     assert gate.apply(scanned) is scanned
     assert gate.apply(Document("b", "Read the blog post about internet access.")).reason.startswith("time:anachronism:")
+
+
+def test_random_digit_soup_never_raises():
+    import random
+
+    rng = random.Random(0)
+    alphabet = "0123456789 ./-,:;()$£'sthndrAMayJanuaryin of by "
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        for mention in year_mentions(text):
+            assert 1000 <= mention.year <= 2199
+        post_cutoff_evidence(text, CUTOFF)

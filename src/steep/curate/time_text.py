@@ -89,6 +89,14 @@ _FORWARD = re.compile(
     r"estimates?|anticipated?|next|future|until|through|up\s+to|vision|roadmap|predict(?:s|ed|ion)?)\b",
     re.I,
 )
+# ... or a plan stated right after the year, in the same sentence: "On 1 March 1936 the branch is expected to open".
+# Not a bare "will": after a past date it is as often the reader's ("in the Telegraph of July 10, 1874, you will
+# find"), which cost two real post-cutoff pages of the ICDAR set.
+_FORWARD_AFTER = re.compile(
+    r"^[^.!?;\n]{0,40}?\b(?:(?:is|are)\s+(?:expected|scheduled|planned|due|projected)\s+to|plans?\s+to|"
+    r"intends?\s+to|aims?\s+to)\b",
+    re.I,
+)
 _SENTENCE_START = re.compile(r"[.!?;\n]\s")
 _BEFORE_CHARS, _AFTER_CHARS = 30, 40
 
@@ -136,7 +144,8 @@ def _dates(text: str) -> tuple[list[YearEvidence], list[tuple[int, int]]]:
         except ValueError:
             return
         spans.append((start, end))
-        if MIN_YEAR <= year <= MAX_YEAR and not _FORWARD.search(_sentence_before(text, start)):
+        planned = _FORWARD.search(_sentence_before(text, start)) or _FORWARD_AFTER.match(text[end : end + _AFTER_CHARS])
+        if MIN_YEAR <= year <= MAX_YEAR and not planned:
             found.append(YearEvidence(value, "date", _snippet(text, start, end), start))
 
     for m in _ISO_DATE.finditer(text):
@@ -164,7 +173,7 @@ def classify_year(text: str, start: int, end: int) -> str | None:
     before, after = text[max(0, start - _BEFORE_CHARS) : start], text[end : end + _AFTER_CHARS]
     if _NOT_YEAR_BEFORE.search(before) or _NOT_YEAR_AFTER.match(after) or _STREET.match(after):
         return None
-    if _FORWARD.search(_sentence_before(text, start)):
+    if _FORWARD.search(_sentence_before(text, start)) or _FORWARD_AFTER.match(after):
         return None
     if _YEAR_BEFORE.search(before) or _YEAR_AFTER.match(after) or _NAME_COMMA_BEFORE.search(before):
         return "year"
