@@ -262,10 +262,6 @@ class TimeGate(Block):
                 return Drop("time:classifier:lake", f"p(after cutoff)={p:.3f} >= {infer.classifier.threshold}")
         return None
 
-    def prepare(self) -> None:
-        if self.cfg.cutoff is not None and self.cfg.undated == "infer":
-            self.learned()
-
     def learned(self) -> Learned:
         """What the lake's dated documents teach (mined n-grams, the classifier): once per process and corpus."""
         if self._learned is None:
@@ -277,11 +273,13 @@ class TimeGate(Block):
                 if key not in _LEARNED_CACHE or key[1] is None:
                     dated = ((doc.text, day) for doc in self._corpus() for day in [self._quiet_day(doc)] if day)
                     _LEARNED_CACHE[key] = learn_from_lake(dated, cutoff, infer)
-                    for note in _LEARNED_CACHE[key].notes:
+                    learned = _LEARNED_CACHE[key]
+                    # Logged, not counted: counters are summed over shards, and this is one number per lake.
+                    log.info("time gate: mined %d post-cutoff n-gram(s); lake classifier %s", len(learned.mined),
+                             "trained" if learned.classifier is not None else "not used")  # fmt: skip
+                    for note in learned.notes:
                         log.info("time gate: %s", note)
                 self._learned = _LEARNED_CACHE[key]
-            self.stats.counters["mined_ngrams"] = len(self._learned.mined)
-            self.stats.counters["lake_classifier_trained"] = int(self._learned.classifier is not None)
         return self._learned
 
     def _quiet_day(self, doc: Document) -> date | None:
