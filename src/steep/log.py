@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -87,14 +88,16 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
-    try:
-        import transformers
-
+    # Environment variables, not imports: importing transformers costs seconds (it pulls in torch), and a run of
+    # stages that never load a model (curate) must not pay for it. Each library reads these when it is imported.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' own bars follow the hub's switch
+    os.environ.setdefault("DATASETS_VERBOSITY", "error")
+    if "transformers" in sys.modules:  # already imported (a test, a notebook): tell it directly
+        transformers = sys.modules["transformers"]
         transformers.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
-        import datasets
-
+    if "datasets" in sys.modules:
+        datasets = sys.modules["datasets"]
         datasets.disable_progress_bars()
         datasets.logging.set_verbosity_error()
-    except ImportError:
-        pass

@@ -64,6 +64,9 @@ class StageSpec:
     consumes: Callable[[Any], Mapping[str, Input]]
     produces: tuple[str, ...]
     makes_model: bool = False
+    # False for a stage that never touches an accelerator (curate): a run of only such stages resolves no device,
+    # so it never imports torch (~2-5 s of start-up around a sub-second stage).
+    uses_device: bool = True
     # keys of the section that never change what the stage writes (where it runs, how many workers)
     hash_exclude: frozenset[str] = frozenset()
     # the held-out measures this stage reports, for eval to run on every model: section -> list of task configs

@@ -101,7 +101,7 @@ def test_run_curate_outputs_and_invariant(tmp_path, fixture_inputs):
     assert by_id["future-term"]["reason"] == "time:term:Falcon 2"
 
     stats = json.loads((out / "stats.json").read_text())
-    assert list(stats["blocks"]) == ["read", "clean", "quality", "compliance", "time", "pii", "dedup"]
+    assert list(stats["blocks"]) == ["read", "clean", "compliance", "time", "quality", "pii", "dedup"]
     assert stats["blocks"]["read"]["dropped"] == {"bad_input": 1}
     assert all({"seen", "kept", "dropped", "seconds"} <= set(s) for s in stats["blocks"].values())
     assert stats["metrics"] == metrics

@@ -60,6 +60,20 @@ class Block:
     def apply(self, doc: Document) -> Document | Drop:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Build what `apply` builds lazily on its first document (a corpus count, a trained model), and record its
+        counters. `audit` calls it first, so those counters are not rolled back with the audit's."""
+
+    def audit(self, doc: Document) -> Document | Drop:
+        """`apply` without touching the stats: what this block WOULD do with a document an earlier block dropped
+        (the exclusion record lists every reason). Blocks whose `apply` has other side effects override it."""
+        self.prepare()
+        counters = self.stats.counters.copy()
+        try:
+            return self.apply(doc)
+        finally:
+            self.stats.counters = counters
+
     def drop(self, doc: Document, drop: Drop) -> None:
         self.stats.dropped[drop.reason] += 1
         self.on_drop(Dropped(doc=doc, reason=drop.reason, block=self.name, detail=drop.detail))

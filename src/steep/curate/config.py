@@ -14,11 +14,13 @@ A bad value fails at load time with its YAML path, e.g. `compliance.patterns.1: 
 
 from __future__ import annotations
 
-from datetime import date
+import calendar
+import re
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
 from steep.curate.classifier import GateClassifierConfig
 from steep.curate.lexicon import check_lexicon_file
@@ -167,14 +169,97 @@ class ComplianceConfig(StrictModel):
     classifier: GateClassifierConfig | None = None  # trained at stage start; see steep.curate.classifier
 
 
-class TimeGateConfig(StrictModel):
-    """Keep only what was knowable at `cutoff`: later-dated docs and docs naming post-cutoff terms are dropped."""
+def _cutoff(value: Any) -> date | None:
+    """`cutoff:` as the last day it can mean: 1930 (a YAML int or "1930") is 1930-12-31, "2024-06" is 2024-06-30, a
+    date or datetime is its day. Anything else (0, a negative or 5-digit year, text) is refused here, so the error
+    names `curate.time.cutoff` instead of pydantic's datetime message."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+    hint = "give a year (1930 = the end of 1930), a month (2024-06 = its last day) or a day (2024-06-30)"
+    if text is None or not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?|\d{4}-\d{2}-\d{2}[T ].*", text):
+        raise ValueError(f"{value!r} is not a cutoff: {hint}")
+    year = int(text[:4])
+    if not MIN_CUTOFF_YEAR <= year <= MAX_CUTOFF_YEAR:
+        raise ValueError(f"year {year} is outside {MIN_CUTOFF_YEAR}-{MAX_CUTOFF_YEAR}: {hint}")
+    if len(text) == 4:
+        return date(year, 12, 31)
+    if len(text) == 7:
+        month = int(text[5:7])
+        if not 1 <= month <= 12:
+            raise ValueError(f"{value!r} has no month {month}: {hint}")
+        return date(year, month, calendar.monthrange(year, month)[1])
+    try:
+        return datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a date ({error}): {hint}") from None
 
-    cutoff: date | None = None
+
+# A year-shaped cutoff before 1000 is a typo (`cutoff: 0` once became 1970-01-01, the epoch, without a word).
+MIN_CUTOFF_YEAR, MAX_CUTOFF_YEAR = 1000, 9999
+Cutoff = Annotated[date | None, BeforeValidator(_cutoff)]
+
+
+def _date_field(path: str) -> str:
+    parts = path.split(".")
+    if not path.strip() or any(not part.strip() for part in parts):
+        raise ValueError(f"{path!r} is not a field path: give a key of meta (`date`) or a dotted path (`published.date`)")
+    return path
+
+
+class MineConfig(StrictModel):
+    """Anachronism n-grams mined from the lake itself: word 1-2-grams found in at least `min_docs` documents dated
+    after the cutoff and in none dated before it (needs `min_dated` dated documents on each side). An undated
+    document naming `min_hits` distinct ones is dropped as `time:mined:<n-gram>`."""
+
+    min_docs: int = Field(default=5, ge=2)
+    min_dated: int = Field(default=20, ge=1)  # dated documents needed on each side of the cutoff to mine at all
+    min_hits: int = Field(default=2, ge=1)
+    max_terms: int = Field(default=2000, ge=1)
+    max_docs: int = Field(default=50_000, ge=1)  # dated documents read per side (the first ones, in input order)
+
+
+class LakeClassifierConfig(StrictModel):
+    """A pre/post classifier trained at stage start on the lake's DATED documents (label: date > cutoff), applied
+    to the undated ones (`time:classifier:lake`). Same model as `steep.curate.classifier`."""
+
+    threshold: float = Field(default=0.9, gt=0.0, le=1.0)  # high: a classifier alone is weaker evidence than a year
+    min_dated: int = Field(default=50, ge=2)  # dated documents needed on each side; fewer: not trained (warned)
+    max_docs: int = Field(default=20_000, ge=2)
+
+
+class TimeInferConfig(StrictModel):
+    """How `undated: infer` reads an undated document's text, cheapest evidence first (`steep.curate.time_text`)."""
+
+    years: bool = True  # explicit dates and years in a year-like context after the cutoff: `time:text:date|year`
+    bare_years: int | None = Field(default=2, ge=1)  # distinct bare post-cutoff years that count; None: ignore bare
+    builtin_terms: bool = True  # terms first attested after the cutoff (`steep.curate.time_terms`): `time:anachronism:<term>`
+    mine: MineConfig | None = MineConfig()
+    classifier: LakeClassifierConfig | None = None
+
+
+class TimeGateConfig(StrictModel):
+    """Keep only what was knowable at `cutoff`: later-dated docs and docs naming post-cutoff terms are dropped.
+
+        time: {cutoff: 1930, date_field: published.date, undated: infer, terms: [television]}
+
+    `cutoff`: a year (1930 = the end of 1930), a month (2024-06 = its last day) or a day. `undated` decides what
+    happens to a document without a usable date: `keep` it, `drop` it (`time:undated`), or `infer` from its text
+    (default: dates and years after the cutoff, anachronism terms, n-grams mined from the lake's dated documents,
+    optionally a classifier; `infer`). Undated documents are counted on the console and in report.md either way.
+    """
+
+    cutoff: Cutoff = None
     terms: list[Phrase] = Field(default_factory=list)
-    date_field: str = "date"  # key in `meta` holding an ISO date/datetime, "YYYY-MM" or "YYYY"
-    # What to do with a document whose date is missing or unparseable when a cutoff is set.
-    undated: Literal["keep", "drop"] = "keep"
+    # Key in `meta` holding an ISO date/datetime, "YYYY-MM", "YYYY" or an int year; a dotted path reads nested
+    # meta (`published.date`; a leading `meta.` is allowed). A key with a literal dot is found first.
+    date_field: Annotated[str, AfterValidator(_date_field)] = "date"
+    undated: Literal["keep", "drop", "infer"] = "infer"
+    infer: TimeInferConfig = TimeInferConfig()
     patterns: list[Regex] = Field(default_factory=list)  # `time:/<pattern>/`, e.g. '\\b(?:Q[34] 2024|FY ?2025)\\b'
     terms_file: TermsFile | None = None
     patterns_file: PatternsFile | None = None
@@ -206,6 +291,11 @@ class DedupConfig(StrictModel):
     num_perm: int = Field(default=128, ge=8, le=1024)
     # LSH bands; rows per band = num_perm / bands. 32 x 4 puts the S-curve midpoint at (1/32)^(1/4) = 0.42.
     bands: int = Field(default=32, ge=1)
+    # What near-dup compares for a document PII redaction changed. original: the text as written, each PII value an
+    # opaque token (`steep.curate.dedup_view`): letters to different customers stay different. redacted: the
+    # output text, where they become near copies once names and numbers are placeholders. Exact dedup always
+    # compares the output text.
+    near_text: Literal["original", "redacted"] = "original"
 
     @field_validator("bands")
     @classmethod
@@ -227,6 +317,67 @@ class DedupConfig(StrictModel):
         return bands
 
 
+class CustomPiiValidator(StrictModel):
+    """Checks a custom type's candidate beyond its regex; every check given must pass."""
+
+    # The value's digits pass this checksum: luhn (cards, many member ids), mod97 (ISO 7064, as in IBANs).
+    checksum: Literal["luhn", "mod97"] | None = None
+    digits: tuple[int, int] | None = None  # [min, max] count of digits in the value
+    length: tuple[int, int] | None = None  # [min, max] length of the value in characters
+
+    @field_validator("digits", "length")
+    @classmethod
+    def _range(cls, bounds: tuple[int, int] | None) -> tuple[int, int] | None:
+        if bounds is not None and not 0 <= bounds[0] <= bounds[1]:
+            raise ValueError(f"[min, max] needs 0 <= min <= max, got {list(bounds)}")
+        return bounds
+
+
+class CustomPiiType(StrictModel):
+    """An operator-declared PII type (a company's own identifier), redacted and scored like the built-in ones.
+
+        pii: {custom: [{name: mrn, pattern: 'MRN-\\d{7}', context: [medical record, mrn, patient],
+                        validator: {digits: [7, 7]}, placeholder: '<MRN>'}]}
+    """
+
+    name: str  # lowercase identifier: the type's name in counts, metadata and labels
+    pattern: Regex  # what a value looks like; the whole match is redacted (or group `value` if the pattern names it)
+    # Words or phrases (case-insensitive) of which one must stand within `context_window` characters before a hit;
+    # empty: every pattern match is redacted.
+    context: list[Phrase] = []
+    context_window: int = Field(default=40, ge=1, le=500)
+    ignore_case: bool = False  # compile `pattern` with re.IGNORECASE
+    validator: CustomPiiValidator | None = None
+    placeholder: str | None = None  # None: `<NAME>` in upper case
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+            raise ValueError(f"{name!r}: a custom PII type name is a lowercase identifier ([a-z][a-z0-9_]*, <= 32 chars)")
+        if name in ALL_PII_TYPES or name == "name_account":
+            raise ValueError(f"{name!r} is a built-in PII type; choose another name (built-ins go under pii.types)")
+        return name
+
+    @field_validator("pattern")
+    @classmethod
+    def _not_empty_match(cls, pattern: str) -> str:
+        import re
+
+        if re.compile(pattern).fullmatch(""):
+            raise ValueError(f"pattern {pattern!r} matches the empty string: it would fire at every position")
+        return pattern
+
+    @field_validator("placeholder")
+    @classmethod
+    def _placeholder(cls, placeholder: str | None) -> str | None:
+        if placeholder is not None and not placeholder.strip():
+            raise ValueError("empty placeholder: the redacted text needs a visible marker such as '<MRN>'")
+        return placeholder
+
+
 class PiiConfig(StrictModel):
     """Regex + checksum PII redaction (see `steep.curate.pii`). PII documents are redacted, never dropped.
 
@@ -234,8 +385,8 @@ class PiiConfig(StrictModel):
     """
 
     enabled: bool = True
-    # steep: our recognizers. presidio: Presidio's analyzer with its pattern recognizers only (no NLP model)
-    # plus ours registered into it, and Presidio's anonymizer (`pip install 'steep[presidio]'`).
+    # steep: our recognizers. presidio: the union of ours and Presidio's pattern recognizers (no NLP model; its
+    # hits pass our id-word and decoy checks), replaced through Presidio's anonymizer (`pip install 'steep[presidio]'`).
     engine: Literal["steep", "presidio"] = "steep"
     # placeholder: `<EMAIL>`, `<PHONE>`, ... pseudonym: consistent, format-preserving fake values from
     # reserved ranges (emails @example.com, 555-01xx phones, test-BIN cards), keyed by HMAC(pseudonym_key).
@@ -250,6 +401,17 @@ class PiiConfig(StrictModel):
     # A LOCAL Hugging Face token-classification model directory: its person entities become `name` spans
     # (needs transformers + torch; never downloaded). None: names only beside account context.
     ner_model: str | None = None
+    # Your own PII types (always detected when declared, whatever `types` says); see `CustomPiiType`.
+    custom: list[CustomPiiType] = []
+
+    @field_validator("custom")
+    @classmethod
+    def _unique_custom(cls, custom: list[CustomPiiType]) -> list[CustomPiiType]:
+        names = [c.name for c in custom]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate custom PII type names: {', '.join(dupes)}")
+        return custom
 
     @field_validator("ner_model")
     @classmethod
@@ -336,7 +498,8 @@ class ExecutorConfig(StrictModel):
 
 
 class CurateConfig(StrictModel):
-    """The curate stage: read -> clean -> quality -> gates -> pii -> dedup -> write."""
+    """The curate stage: read -> clean -> gates (compliance, time, user) -> language -> quality -> decontam -> pii
+    -> dedup -> write."""
 
     # Files (.jsonl/.json[.gz], .parquet, .txt/.md, .html/.htm, .pdf), directories (walked recursively) or glob
     # patterns. Existence is checked by `run_curate` before any work starts.
@@ -352,3 +515,7 @@ class CurateConfig(StrictModel):
     pii: PiiConfig = PiiConfig()
     read: ReadConfig = ReadConfig()
     executor: ExecutorConfig = ExecutorConfig()
+    # Warn (console and report.md, naming the block) when one block removes more than this share of the documents
+    # read: a block removing most of a lake is more often misconfigured than right (near-dup after redaction once
+    # removed 72% of one, and cpt then trained on a tenth of the corpus). None: never warn.
+    warn_drop_share: Share | None = 0.5

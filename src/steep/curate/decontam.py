@@ -137,6 +137,9 @@ class Decontaminator(Block):
         self._corpus_key = corpus_key
         self._common: set[int] | None = None
 
+    def prepare(self) -> None:
+        self.common_ngrams()
+
     def common_ngrams(self) -> set[int]:
         """Eval n-grams found in at least `ignore_common` training documents (computed once per process)."""
         if self._common is None:

@@ -9,7 +9,8 @@ Normalisation before hashing: Unicode NFKC, casefold, punctuation removed, white
 near-duplicate job).
 
 Near duplicates (`MinHashDedup`): exact dedup runs first (reason `duplicate:exact`). A document that is not an
-exact copy is shingled into word n-grams of the same normalised text, its MinHash signature queries an LSH index
+exact copy is shingled into word n-grams of the same normalised text (for a document PII redaction changed, of
+its text as written with each PII value an opaque token: `dedup.near_text`, `steep.curate.dedup_view`), its MinHash signature queries an LSH index
 of the documents seen so far, and each candidate is checked on the exact Jaccard of the two shingle sets. A
 match at or above `threshold` makes it a near duplicate: reason `duplicate:near`, detail = the id of the kept
 document of the match's cluster. Otherwise it is kept. Numbers behind the defaults: `steep.curate.minhash`.
@@ -106,6 +107,8 @@ class MinHashDedup(Block):
         kept_id = self._digests.get(digest)
         if kept_id is not None:
             return Drop("duplicate:exact", kept_id)
+        if doc.dedup_view is not None and self.cfg.near_text == "original":
+            words = hash_words(doc.dedup_view)  # the text as written, PII values as tokens (steep.curate.dedup_view)
         shingles = self._hasher.shingles(words)
         if shingles.size == 0:
             self.stats.counters["near_too_short"] += 1

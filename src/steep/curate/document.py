@@ -17,6 +17,9 @@ class Document:
     id: str
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
+    # The text near-dup compares when it is not `text`: the text before PII redaction with each PII value as an
+    # opaque keyed token (`steep.curate.dedup_view`). Not part of the row: it never reaches the outputs.
+    dedup_view: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "meta": self.meta}

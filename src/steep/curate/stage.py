@@ -6,25 +6,31 @@
 Chain (streaming: one document in memory at a time per worker, plus the dedup digests), in two phases:
 
     MAP, per shard (a file, or a line range of a big JSONL file), shards in parallel:
-    read -> clean -> [language] -> quality -> compliance -> time -> [gates] -> [decontam] -> pii
+    read -> clean -> compliance -> time -> [gates] -> [language] -> quality -> [decontam] -> pii
          -> shards/<id>/documents.jsonl, then done.json; every drop of every block, with its reason, goes to
             shards/<id>/excluded.jsonl   ([...]: only when configured)
     REDUCE, shards in input order, in this process:
     shards/*/documents.jsonl -> dedup -> documents/part-00000.jsonl; excluded.jsonl, stats.json, report.md
 
 Why this order:
-- clean before quality: repair can turn a noisy page into a good document, and mojibake inflates the
-  symbol ratio; judge what we will actually train on.
+- clean before everything that judges text: repair can turn a noisy page into a good document, mojibake
+  inflates the symbol ratio, and a codename split by a hyphenated line break matches only once rejoined.
+- gates (compliance, time, user) before language and quality: a restricted or post-cutoff document is dropped,
+  and counted, as what it is; the exclusion row's `also` lists what the later blocks would also drop it for.
 - language before quality: the stop-word filter only judges English.
 - gates and decontam before pii: they must see the text as written (a codename or an eval passage can sit
   next to an email address that redaction would rewrite).
 - quality and gates before pii and dedup: they are cheap and remove documents the expensive blocks then
   need not look at.
 - pii BEFORE dedup (not after): the output must hold no two rows with the same normalised text, and that
-  is only true if dedup sees the final text. Documents that differ only in their PII ("Dear <NAME>, your
-  account <ACCOUNT> is overdue" x 10,000) are exact duplicates once redacted and should train once. Dedup
-  also never holds digests of raw PII this way. The cost: PII regexes also run on documents dedup then
-  drops (~ the duplicate rate, usually 10-40%); the regex pass is linear in text size, so we pay it.
+  is only true if exact dedup sees the final text. Documents that differ only in their PII ("Dear <NAME>, your
+  account <ACCOUNT> is overdue" x 10,000) are exact duplicates once redacted and train once (with
+  `pii.style: pseudonym` they stay different). Near-dup, though, compares a redacted document as it was
+  written, each PII value an opaque keyed token (`dedup.near_text: original`, `steep.curate.dedup_view`):
+  compared on placeholders, templated documents look alike, and near-dup once removed 72% of a lake of
+  policy documents and support logs. Dedup never holds digests of raw PII either way. The cost: PII regexes
+  also run on documents dedup then drops (~ the duplicate rate, usually 10-40%), and the near-dup view runs
+  the detector again on documents that had PII; the regex pass is linear in text size, so we pay it.
 - dedup (and any block after it) in the REDUCE: "first seen wins" needs one global order, and a duplicate can
   sit in another shard. Every block before dedup looks at one document at a time, so it parallelises; the
   reduce replays the shards in input order, so the output is byte-identical whatever the executor and the
@@ -38,8 +44,9 @@ inputs match, so the markers survive a kill there too.
 
 Outputs in `out_dir` (each written to a temp name and renamed into place):
 - documents/part-00000.jsonl  rows {id, text, meta}; `datasets.load_dataset("json", data_files=...)` loads it
-- excluded.jsonl              rows {id, reason, block, detail, source, text, meta}, one per dropped document,
-                              in input order
+- excluded.jsonl              rows {id, reason, block, detail, source, text, meta, also}, one per dropped
+                              document, in input order; `also`: [{block, reason, detail}] the later blocks
+                              would also have dropped it for
 - stats.json                  {"blocks": {name: {seen, kept, dropped: {reason: n}, seconds, counters}},
                                "metrics": <the returned dict>}; a MAP block's numbers are its shards' summed
                                (its seconds are CPU seconds over all workers)
@@ -68,11 +75,13 @@ from typing import Any
 
 from steep import __version__
 from steep.artifacts import atomic_write_text
+from steep.curate.audit import also_dropped_by, curate_warnings, undated_metrics
 from steep.curate.block import Block, BlockStats, DropSink
 from steep.curate.clean import TextCleaner
 from steep.curate.config import CurateConfig
 from steep.curate.decontam import Decontaminator
 from steep.curate.dedup import build_deduplicator
+from steep.curate.dedup_view import DedupViewPii
 from steep.curate.document import Document, Dropped, reason_family
 from steep.curate.executor import run_shards
 from steep.curate.gates import ComplianceGate, TimeGate
@@ -118,23 +127,32 @@ def build_blocks(cfg: CurateConfig, on_drop: DropSink | None = None) -> list[Blo
     blocks: list[Block] = []
     if cfg.clean.enabled:
         blocks.append(TextCleaner(cfg.clean, on_drop))
+    # Gates before heuristics: a restricted or post-cutoff document is dropped, and counted, as what it is (a
+    # quality filter that ran first once dropped the restricted memos, and the funnel credited compliance with 0).
+    blocks.append(ComplianceGate(cfg.compliance, on_drop))
+    blocks.append(
+        TimeGate(cfg.time, on_drop, corpus=partial(_lake_documents, cfg), corpus_key=partial(_corpus_key, cfg))
+    )
+    if cfg.gates:  # the operator's own gates: after the built-in ones, before pii (they see the unredacted text)
+        blocks.append(UserGatesBlock(cfg.gates, on_drop))
     if cfg.language.enabled:  # before quality: the English stop-word filter skips documents it marks non-English
         blocks.append(LanguageFilter(cfg.language, on_drop))
     if cfg.quality.enabled:
         blocks.append(QualityFilter(cfg.quality, on_drop))
-    blocks.append(ComplianceGate(cfg.compliance, on_drop))
-    blocks.append(TimeGate(cfg.time, on_drop))
-    if cfg.gates:  # the operator's own gates: after the built-in ones, before pii (they see the unredacted text)
-        blocks.append(UserGatesBlock(cfg.gates, on_drop))
     if cfg.decontam.eval_files:
         blocks.append(
             Decontaminator(cfg.decontam, on_drop, corpus=partial(_training_texts, cfg), corpus_key=partial(_corpus_key, cfg))
         )
     if cfg.pii.enabled:
-        blocks.append(PiiRedactor(cfg.pii, on_drop))
+        blocks.append(DedupViewPii(PiiRedactor(cfg.pii, on_drop)))
     if cfg.dedup.enabled:
         blocks.append(build_deduplicator(cfg.dedup, on_drop))
     return blocks
+
+
+def _lake_documents(cfg: CurateConfig) -> Iterator[Document]:
+    """Every input document as read, for what the time gate learns from the dated ones (one extra read)."""
+    yield from make_reader(cfg, resolve_inputs(cfg.inputs)).run()
 
 
 def _corpus_key(cfg: CurateConfig) -> tuple[str, ...]:
@@ -216,6 +234,13 @@ def run_curate(cfg: CurateConfig, out_dir: Path) -> dict[str, Any]:
         metrics["docs_in"], metrics["docs_out"], metrics["dropped"], len(shards), metrics["shards_resumed"],
         metrics["seconds"],
     )  # fmt: skip
+    undated = metrics["undated"]
+    if undated and undated["undated"]:
+        log.info(
+            "curate: time gate: %d of %d document(s) undated (no usable meta.%s); undated: %s -> %d dropped, %d kept",
+            undated["undated"], undated["undated"] + undated["dated"], undated["date_field"], undated["policy"],
+            undated["dropped"], undated["kept"],
+        )  # fmt: skip
     return metrics
 
 
@@ -227,6 +252,8 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
     clear_marker(directory)
     scrub = _excluded_scrubber(cfg)
     drops_by_block: Counter[tuple[str, str]] = Counter()
+    also_by_block: Counter[tuple[str, str]] = Counter()
+    blocks: list[Block] = []
     with (
         AtomicJsonlWriter(directory / SHARD_DOCUMENTS) as documents,
         AtomicJsonlWriter(directory / SHARD_EXCLUDED) as excluded,
@@ -236,16 +263,22 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
             drops_by_block[dropped.block, dropped.reason] += 1
             row = dropped.to_row()
             row["text"], row["detail"] = scrub(row["text"]), scrub(row["detail"])
+            row["also"] = [{**a, "detail": scrub(a["detail"])} for a in also_dropped_by(blocks, dropped)]
+            for also in row["also"]:
+                also_by_block[dropped.block, also["block"]] += 1
             excluded.write({"kept_before": documents.rows, "row": row})
 
         reader = make_reader(cfg, [Path(shard.path)], on_drop)
-        blocks = build_blocks(cfg, on_drop)
-        blocks = blocks[: _reduce_from(blocks)]
+        blocks += build_blocks(cfg, on_drop)
+        del blocks[_reduce_from(blocks) :]
         stream = _read_shard(reader, shard)
         for block in blocks:
             stream = block.run(stream)
         for doc in stream:
-            documents.write(doc.to_row())
+            row = doc.to_row()
+            if doc.dedup_view is not None:
+                row["dedup_view"] = doc.dedup_view
+            documents.write(row)
 
     cleaner = next((b for b in blocks if isinstance(b, TextCleaner)), None)
     write_json_in_order(
@@ -253,6 +286,7 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
         {
             "blocks": [{"name": s.name, **s.as_dict()} for s in [reader.stats, *(b.stats for b in blocks)]],
             "drops_by_block": [[block, reason, n] for (block, reason), n in drops_by_block.items()],
+            "also_by_block": [[first, also, n] for (first, also), n in also_by_block.items()],
             "bad_locations": [scrub(b) for b in reader.bad_locations],
             "examples": [
                 {"id": e["id"], "before": scrub(e["before"]), "after": scrub(e["after"])}
@@ -287,7 +321,7 @@ def _replay_shards(out_dir: Path, shards: list[Shard], excluded: AtomicJsonlWrit
                     excluded.write(pending[position]["row"])
                     position += 1
                 row = json.loads(line)
-                yield Document(id=row["id"], text=row["text"], meta=row["meta"])
+                yield Document(id=row["id"], text=row["text"], meta=row["meta"], dedup_view=row.get("dedup_view"))
         for drop in pending[position:]:
             excluded.write(drop["row"])
 
@@ -299,11 +333,13 @@ def _reduce(
     shard_stats = [json.loads((shard_dir(out_dir, s) / SHARD_STATS).read_text(encoding="utf-8")) for s in shards]
     map_stats: dict[str, BlockStats] = {}
     drops_by_block: Counter[tuple[str, str]] = Counter()
+    also_by_block: Counter[tuple[str, str]] = Counter()
     bad_locations: list[str] = []
     examples: list[dict[str, str]] = []
     for stats in shard_stats:
         _merge_stats(map_stats, stats["blocks"])
         drops_by_block.update({(block, reason): n for block, reason, n in stats["drops_by_block"]})
+        also_by_block.update({(first, also): n for first, also, n in stats.get("also_by_block", [])})
         bad_locations += stats["bad_locations"]
         examples += stats["examples"]
     scrub = _excluded_scrubber(cfg)
@@ -319,6 +355,7 @@ def _reduce(
                 clusters.setdefault(dropped.detail, []).append({"id": dropped.doc.id, "reason": dropped.reason})
             row = dropped.to_row()
             row["text"], row["detail"] = scrub(row["text"]), scrub(row["detail"])
+            row["also"] = []  # dedup is the last filter: a document reaching it passed every other block
             excluded.write(row)
 
         clusters: dict[str, list[dict[str, str]]] = {}  # kept id -> the duplicates dropped in its favour
@@ -346,7 +383,11 @@ def _reduce(
         "dropped": dict(sorted(dropped.items())),
         "dropped_by_reason": dict(sorted(dropped_by_reason.items())),
         "bad_input": dropped_by_reason.get("bad_input", 0),
-        "pii_redacted": {t: pii_counts.get(t, 0) for t in cfg.pii.types} if cfg.pii.enabled else {},
+        "pii_redacted": (
+            {t: pii_counts.get(t, 0) for t in [*cfg.pii.types, *(c.name for c in cfg.pii.custom)]}
+            if cfg.pii.enabled
+            else {}
+        ),
         "docs_repaired": by_name["clean"].counters.get("docs_changed", 0) if "clean" in by_name else 0,
         "docs_pii_redacted": pii_counts.get("docs_redacted", 0),
         "input_files": len(paths),
@@ -363,12 +404,17 @@ def _reduce(
         for row in cluster_rows:
             writer.write(row)
     metrics["duplicate_clusters"] = len(cluster_rows)
+    metrics["undated"] = undated_metrics(cfg, by_name.get("time"))
+    warnings = curate_warnings(cfg, metrics, stats_list)
+    metrics["warnings"] = warnings
+    for warning in warnings:
+        log.warning("curate: %s", warning)
     write_json_in_order(out_dir / STATS_FILE, {"blocks": {s.name: s.as_dict() for s in stats_list}, "metrics": metrics})
     atomic_write_text(
         out_dir / REPORT_FILE,
         render_report(
             metrics, stats_list, drops_by_block, examples[: cfg.clean.examples_in_report], bad_locations, paths,
-            cluster_rows,
+            cluster_rows, also_by_block,
         ),  # fmt: skip
     )
     return metrics
@@ -409,6 +455,7 @@ def render_report(
     bad_locations: list[str],
     inputs: list[Path],
     clusters: list[dict[str, Any]] | None = None,
+    also_by_block: Counter[tuple[str, str]] | None = None,
 ) -> str:
     lines = [
         "# curate report",
@@ -419,6 +466,22 @@ def render_report(
             f"in {metrics['seconds']} s."
         ),
         "",
+    ]
+    if metrics.get("warnings"):
+        lines += ["## Warnings", ""] + [f"- **{w}**" for w in metrics["warnings"]] + [""]
+    undated = metrics.get("undated") or {}
+    if undated:
+        lines += [
+            "## Undated documents",
+            "",
+            (
+                f"{undated['undated']} of {undated['dated'] + undated['undated']} documents had no usable "
+                f"`meta.{undated['date_field']}` ({undated['no_field']} without the field, {undated['unparseable']} "
+                f"unparseable); `undated: {undated['policy']}`: {undated['dropped']} dropped, {undated['kept']} kept."
+            ),
+            "",
+        ]
+    lines += [
         "## Funnel",
         "",
         "| block | in | kept | dropped | seconds |",
@@ -433,6 +496,11 @@ def render_report(
             lines.append(f"| {block} | `{reason}` | {n} |")
     else:
         lines.append("Nothing was dropped.")
+    if also_by_block:
+        lines += ["", "## Also dropped by later blocks (see `also` in excluded.jsonl)", ""]
+        lines += ["| dropped by | would also drop | documents |", "| --- | --- | ---: |"]
+        for (first, also), n in sorted(also_by_block.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"| {first} | {also} | {n} |")
     if metrics["pii_redacted"]:
         lines += ["", "## PII redacted", "", "| type | spans |", "| --- | ---: |"]
         lines += [f"| {t} | {n} |" for t, n in metrics["pii_redacted"].items()]

@@ -2,8 +2,9 @@
 
     cfg = load_pipeline_config("examples/demo/pipeline.yaml", overrides=["sft.lora.r=4"])
 
-Sections are the stages' configs (`steep.stages.*`: `SftConfig`, `DpoConfig`, ...); only `base` is required. A
-section left out, or set `enabled: false`, is not in the pipeline; a stage whose upstream is missing (cpt without
+Sections are the stages' configs (`steep.stages.*`: `SftConfig`, `DpoConfig`, ...); none is required on its own
+(`run_dir` and `curate` alone is a curation-only pipeline), but a stage that trains or serves a model needs `base`
+before it. A section left out, or set `enabled: false`, is not in the pipeline; a stage whose upstream is missing (cpt without
 curate) fails validation, naming both. A bad key, type, regex or a missing file raises `ConfigError` listing every
 problem by its YAML path and line (`dpo.judge.rules[2].pattern (line 41): invalid regex ...`). Nothing here
 imports torch: validating a config takes well under a second. Relative paths resolve against the current
@@ -21,7 +22,7 @@ from pydantic import ValidationError, field_validator, model_validator
 from steep.curate.config import CurateConfig
 from steep.judge.rules import RULE_KINDS
 from steep.schema import StrictModel
-from steep.stage import PreviousModel, StageOutput, StageSpec
+from steep.stage import EveryModel, PreviousModel, StageOutput, StageSpec
 from steep.stages import STAGE_ORDER
 from steep.stages import base, cpt, curate, dpo, rs, serve, sft
 from steep.stages import eval as eval_stage
@@ -53,7 +54,7 @@ class PipelineConfig(StrictModel):
     seed: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    base: BaseConfig
+    base: BaseConfig | None = None
     curate: CurateConfig | None = None
     cpt: CptConfig | None = None
     sft: SftConfig | None = None
@@ -77,8 +78,16 @@ class PipelineConfig(StrictModel):
     def _upstreams_present(self) -> PipelineConfig:
         stages = enabled_stages(self)
         problems = []
+        if not stages:
+            problems.append("no stage section: give at least one of " + ", ".join(STAGE_ORDER))
         for stage in stages:
             for name, wanted in STAGES[stage].consumes(section(self, stage)).items():
+                if isinstance(wanted, PreviousModel | EveryModel):
+                    earlier = [s for s in stages[: stages.index(stage)] if STAGES[s].makes_model]
+                    if not earlier:
+                        problems.append(f"{stage} needs a model ({name}), but the pipeline has no base section (or "
+                                        "other model stage) before it")  # fmt: skip
+                    continue
                 if isinstance(wanted, StageOutput) and not wanted.optional:
                     if wanted.stage not in stages[: stages.index(stage)]:
                         problems.append(f"{stage} consumes {wanted.stage}'s {wanted.output!r} ({name}), but the pipeline has no enabled {wanted.stage} section")

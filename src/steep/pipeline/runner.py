@@ -232,9 +232,17 @@ class StageOutcome:
     metrics: dict
 
 
-def run_pipeline(cfg: PipelineConfig, *, start: str | None = None, stop: str | None = None) -> list[StageOutcome]:
+def _resolve_device(cfg: PipelineConfig, stages: list[str]) -> str:
+    """The device for the stages about to run. Only stages that use one pay for resolving it: `auto` imports torch
+    to ask for CUDA, which a curate-only run never needs (it records "cpu", where it runs)."""
+    if not any(STAGES[stage].uses_device for stage in stages):
+        return cfg.device if cfg.device != "auto" else "cpu"
     from steep.model.load import resolve_device
 
+    return resolve_device(cfg.device)
+
+
+def run_pipeline(cfg: PipelineConfig, *, start: str | None = None, stop: str | None = None) -> list[StageOutcome]:
     stages = enabled_stages(cfg)
     for name, value in (("--from", start), ("--until", stop)):
         if value is not None and value not in stages:
@@ -242,7 +250,7 @@ def run_pipeline(cfg: PipelineConfig, *, start: str | None = None, stop: str | N
     first = stages.index(start) if start else 0
     last = stages.index(stop) if stop else len(stages) - 1
     run_dir = Path(cfg.run_dir)
-    device = resolve_device(cfg.device)
+    device = _resolve_device(cfg, stages[first : last + 1])
     outcomes: list[StageOutcome] = []
     with RunLock(run_dir), run_log(run_dir):
         for stage in stages[first : last + 1]:

@@ -53,5 +53,5 @@ def run(ctx: StageContext) -> dict:
 
 STAGE = StageSpec(
     name="curate", config=CurateConfig, run=run, consumes=consumes, produces=("documents", "excluded"),
-    hash_exclude=frozenset({"executor"}),
+    hash_exclude=frozenset({"executor"}), uses_device=False,
 )  # fmt: skip

@@ -12,12 +12,14 @@ Modules, one job each:
 - `pseudonym`  HMAC-keyed, format-preserving pseudonyms from reserved ranges
 - `redact`     placeholder / pseudonym replacement and the `PiiRedactor` curate block
 - `keywords`   fast keyword-then-value search (lowercased copy, offsets kept)
-- `presidio_engine`  `pii.engine: presidio`: Presidio pattern recognizers + ours, offline
+- `custom`     `pii.custom`: the operator's own types (regex, context words, validator, placeholder)
+- `presidio_engine`  `pii.engine: presidio`: Presidio's pattern recognizers UNITED with ours, offline
 - `ner`        `pii.ner_model`: person names from a LOCAL token-classification model (never downloaded)
-- `score`      recall / precision per type against the demo labels (`python -m steep.curate.pii.score`)
+- `score`      recall / precision per type against labeled rows (`python -m steep.curate.pii.score`)
 
 Measured on the demo lake: recall and precision 1.00 for every type at scale 1 and 5, ~2 M characters/s on one
-core (Presidio with our extra recognizers: phone precision 0.12-0.16, ~0.1 M characters/s); see `score`.
+core; see `score`. On the independent development set (tests/data/pii_devset, built by
+bench/curate/pii_devset.py): see bench/curate/RESULTS.md.
 """
 
 from steep.curate.pii.checksums import iban_valid, luhn_valid

@@ -61,6 +61,8 @@ CARD_SCHEMES: tuple[tuple[str, str, str, tuple[int, ...]], ...] = (
     ("diners", "36", "36", (14, 16, 17, 18, 19)),
     ("diners", "38", "39", (14, 16, 17, 18, 19)),
     ("jcb", "3528", "3589", (16, 17, 18, 19)),
+    ("jcb", "1800", "1800", (15,)),  # JCB's older 15-digit ranges, still in test-card tables
+    ("jcb", "2131", "2131", (15,)),
     ("visa", "4", "4", (13, 16, 19)),
     ("mastercard", "51", "55", (16,)),
     ("mastercard", "2221", "2720", (16,)),  # the 2-series, issued since 2017

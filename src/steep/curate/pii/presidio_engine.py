@@ -14,9 +14,11 @@ How it stays offline and model-free:
   reads the snapshot bundled in the tldextract wheel and never opens a socket.
 
 Recognizers: Presidio's EmailRecognizer, PhoneRecognizer (the `phonenumbers` library, regions US/UK/DE/FR/IN...),
-CreditCardRecognizer, IbanRecognizer, IpRecognizer, UsSsnRecognizer; steep's own for the types Presidio has no
-pattern recognizer for (account, name, secret, url_credentials). Overlapping results resolve by score, then
-length, then steep's type priority.
+CreditCardRecognizer, IbanRecognizer, IpRecognizer, UsSsnRecognizer, UNITED with all of steep's (and the
+operator's custom types): Presidio's hits enter `find_pii` as extra candidates, so the result is a superset of
+what steep alone finds, minus Presidio hits our precision rules refuse (`detect.plausible`: a phone right after
+an id word, a number glued to an id prefix). Overlaps resolve by steep's type priority, then length.
+`union=False` keeps Presidio alone for the six types it has (a baseline for benchmarks).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 
-from steep.curate.pii.detect import PRIORITY, RECOGNIZERS, PiiSpan
+from steep.curate.pii.custom import CustomRecognizer
+from steep.curate.pii.detect import PRIORITY, RECOGNIZERS, PiiSpan, find_pii, plausible
 
 # Presidio's NLP-engine modules import transformers (and through it torch) when installed, only to offer
 # model-based engines we never use: 10+ s of import. Hide them while Presidio loads (only if nobody imported
@@ -101,28 +104,51 @@ PRESIDIO_RECOGNIZERS: dict[str, Callable[[], EntityRecognizer]] = {
 
 
 class PresidioEngine:
+    """`union=True` (the `engine: presidio` config): Presidio's hits are added to steep's, as extra candidates of
+    `find_pii`; `union=False`: Presidio's recognizers alone for the types it has, ours for the rest (a baseline)."""
+
     def __init__(
         self,
         types: Sequence[str],
         score_threshold: float = 0.3,
         ner: Callable[[str], list[tuple[int, int]]] | None = None,
+        custom: Sequence[CustomRecognizer] = (),
+        union: bool = True,
     ) -> None:
         self.types = tuple(types)
         self.score_threshold = score_threshold
-        recognizers = [PRESIDIO_RECOGNIZERS.get(kind, lambda k=kind: SteepRecognizer(k))() for kind in self.types]
-        if ner is not None and "name" in self.types:
-            recognizers.append(SteepRecognizer("name", ner))
+        self.union = union
+        self.ner = ner if "name" in self.types else None
+        self.custom = tuple(custom)
+        if union:  # ours run in `find_pii`; Presidio only contributes the types it has recognizers for
+            recognizers = [PRESIDIO_RECOGNIZERS[kind]() for kind in self.types if kind in PRESIDIO_RECOGNIZERS]
+        else:
+            recognizers = [PRESIDIO_RECOGNIZERS.get(kind, lambda k=kind: SteepRecognizer(k))() for kind in self.types]
+            if self.ner is not None:
+                recognizers.append(SteepRecognizer("name", self.ner))
+        self.entities = sorted({r.supported_entities[0] for r in recognizers})
         registry = RecognizerRegistry(recognizers=recognizers, supported_languages=["en"])
         nlp = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
         nlp.load()
         self.analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
         self.anonymizer = AnonymizerEngine()
-        self.entities = [PRESIDIO_ENTITY[kind] for kind in self.types]
+
+    def _presidio_results(self, text: str) -> list[RecognizerResult]:
+        if not self.entities:
+            return []
+        return self.analyzer.analyze(text, language="en", entities=self.entities, score_threshold=self.score_threshold)
 
     def find(self, text: str) -> list[PiiSpan]:
-        results = self.analyzer.analyze(
-            text, language="en", entities=self.entities, score_threshold=self.score_threshold
-        )
+        results = self._presidio_results(text)
+        if self.union:
+            # Presidio's hits join ours as candidates: same overlap rules, same decoy blocking (a Luhn-failing
+            # card layout, a bad IBAN), and phones must pass our context check (`phonenumbers` reads
+            # "Order No. 415-555-0132" as a number).
+            extra = [(STEEP_TYPE[r.entity_type], r.start, r.end) for r in results]
+            extra = [hit for hit in extra if plausible(text, *hit)]
+            if self.ner is not None:
+                extra += [("name", s, e) for s, e in self.ner(text)]
+            return find_pii(text, self.types, extra, self.custom)
         ranked = sorted(
             results, key=lambda r: (-r.score, -(r.end - r.start), PRIORITY.index(STEEP_TYPE[r.entity_type]))
         )
@@ -141,9 +167,11 @@ class PresidioEngine:
         """`text` with `spans` replaced through Presidio's AnonymizerEngine (one custom operator per type)."""
         if not spans:
             return text
-        results = [RecognizerResult(PRESIDIO_ENTITY[s.type], s.start, s.end, 1.0) for s in spans]
+        # Custom types have no Presidio entity: their own name (upper-cased) stands in.
+        entity = lambda kind: PRESIDIO_ENTITY.get(kind, kind.upper())  # noqa: E731
+        results = [RecognizerResult(entity(s.type), s.start, s.end, 1.0) for s in spans]
         operators = {
-            PRESIDIO_ENTITY[kind]: OperatorConfig(
+            entity(kind): OperatorConfig(
                 "custom", {"lambda": lambda value, k=kind: replacement(PiiSpan(k, 0, len(value), value))}
             )
             for kind in {s.type for s in spans}

@@ -75,6 +75,12 @@ class Pseudonymizer:
         self.produced.add(out)
         return out
 
+    def tagged(self, placeholder: str, kind: str, value: str) -> str:
+        """A custom type's pseudonym: its placeholder with a keyed 8-hex tag (`<MRN:3f2a9c1d>`), the same for the
+        same value, so mentions stay linkable without the value (and the output never matches the pattern)."""
+        tag = self._digest(kind, value).hex()[:8]
+        return f"{placeholder[:-1]}:{tag}>" if placeholder.endswith(">") else f"{placeholder}:{tag}"
+
     @staticmethod
     def is_reserved(kind: str, value: str) -> bool:
         """A value already in the range pseudonyms come from: never a real person's, kept as it is."""

@@ -18,6 +18,7 @@ from typing import Protocol
 from steep.curate.block import Block, DropSink
 from steep.curate.config import ALL_PII_TYPES, PiiConfig
 from steep.curate.document import Document, Drop
+from steep.curate.pii.custom import CustomRecognizer
 from steep.curate.pii.detect import PiiSpan, find_pii
 from steep.curate.pii.pseudonym import Pseudonymizer
 
@@ -35,7 +36,7 @@ class Engine(Protocol):
 
 
 def placeholder(span: PiiSpan) -> str:
-    return PLACEHOLDERS[span.type]
+    return PLACEHOLDERS.get(span.type) or f"<{span.type.upper()}>"
 
 
 def apply_spans(text: str, spans: Sequence[PiiSpan], replacement: Replacer = placeholder) -> str:
@@ -55,13 +56,19 @@ def redact_pii(text: str, types: Sequence[str] = ALL_PII_TYPES) -> tuple[str, Co
 
 
 class SteepEngine:
-    def __init__(self, types: Sequence[str] = ALL_PII_TYPES, ner: Callable[[str], list[tuple[int, int]]] | None = None):
+    def __init__(
+        self,
+        types: Sequence[str] = ALL_PII_TYPES,
+        ner: Callable[[str], list[tuple[int, int]]] | None = None,
+        custom: Sequence[CustomRecognizer] = (),
+    ):
         self.types = tuple(types)
         self.ner = ner if "name" in self.types else None
+        self.custom = tuple(custom)
 
     def find(self, text: str) -> list[PiiSpan]:
         extra = [("name", s, e) for s, e in self.ner(text)] if self.ner else ()
-        return find_pii(text, self.types, extra)
+        return find_pii(text, self.types, extra, self.custom)
 
     __call__ = find
 
@@ -70,7 +77,8 @@ class SteepEngine:
 
 
 def build_engine(cfg: PiiConfig) -> Engine:
-    """The configured engine for the configured types (with the operator's local NER model, if any)."""
+    """The configured engine for the configured types (with the operator's local NER model and custom types)."""
+    custom = [CustomRecognizer(spec) for spec in cfg.custom]
     ner = None
     if cfg.ner_model:
         from steep.curate.pii.ner import NerNames
@@ -79,8 +87,8 @@ def build_engine(cfg: PiiConfig) -> Engine:
     if cfg.engine == "presidio":
         from steep.curate.pii.presidio_engine import PresidioEngine
 
-        return PresidioEngine(cfg.types, ner=ner)
-    return SteepEngine(cfg.types, ner=ner)
+        return PresidioEngine(cfg.types, ner=ner, custom=custom)
+    return SteepEngine(cfg.types, ner=ner, custom=custom)
 
 
 class PiiRedactor(Block):
@@ -94,9 +102,15 @@ class PiiRedactor(Block):
         self.types = tuple(self.cfg.types)
         self.engine = build_engine(self.cfg)
         self.pseudonyms = Pseudonymizer(self.cfg.pseudonym_key)
-        self.replacement: Replacer = self._pseudonym if self.cfg.style == "pseudonym" else placeholder
+        self.placeholders = {**PLACEHOLDERS, **{c.name: c.placeholder or f"<{c.name.upper()}>" for c in self.cfg.custom}}
+        self.replacement: Replacer = self._pseudonym if self.cfg.style == "pseudonym" else self._placeholder
 
-    def _pseudonym(self, span: PiiSpan) -> str:  # a method, not a lambda: the block pickles into worker processes
+    def _placeholder(self, span: PiiSpan) -> str:  # methods, not lambdas: the block pickles into worker processes
+        return self.placeholders[span.type]
+
+    def _pseudonym(self, span: PiiSpan) -> str:
+        if span.type not in PLACEHOLDERS:  # a custom type: no format to preserve, a keyed tag keeps it consistent
+            return self.pseudonyms.tagged(self.placeholders[span.type], span.type, span.text)
         return self.pseudonyms.pseudonym(span.type, span.text)
 
     def redact_with_counts(self, text: str) -> tuple[str, Counter[str]]:
