@@ -55,6 +55,11 @@ class CleanConfig(StrictModel):
     header_min_repeats: int = Field(default=2, ge=2)
     dehyphenate: bool = True  # `infor-\nmation` -> `information`
     join_lines: bool = True  # hard-wrapped lines -> paragraphs
+    # Misread words back to dictionary words (`tbe` -> `the`, `shaU` -> `shall`; `steep.curate.ocr_correct`).
+    # Words already in the dictionary or common anywhere, names, codes, ALL-CAPS and camelCase are never touched.
+    correct_words: bool = True
+    # log10 units a correction must beat the word as written by (2.0: 100x likelier, confusion cost included).
+    correct_margin: float = Field(default=2.0, ge=0.0)
     normalize_whitespace: bool = True
     examples_in_report: int = Field(default=3, ge=0)
 
