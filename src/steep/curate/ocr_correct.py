@@ -1,28 +1,34 @@
 """Word-level OCR correction: a misread word goes back to the dictionary word an OCR engine most likely misread.
 
     from steep.curate.ocr_correct import correct_words
-    correct_words("Tbe modem fhip is sliall be ready")  # 'The modem ship is shall be ready'? no: see below
+    correct_words("Tbe man was glad hereof,and 1 shaU go")  # 'The man was glad hereof, and I shall go'
 
 How a token is treated (whitespace-separated, edge punctuation kept as written):
 
 1. Only plain words are looked at: letters, possibly with a `0`/`1` misread inside (`rea1`), lowercase,
    Capitalised, or lowercase with a stray capital (`shaU`). ALL-CAPS tokens (IBAN, SKU), camelCase (iPhone,
    PayPal), and anything with other digits, `@`, `/`, `-`, `_` or an apostrophe (codes, emails, URLs, `don't`)
-   are never touched.
+   are never touched, nor the piece after a word broken at a lost line end (`autho- rity`).
 2. A token that is already a word stays: it is in the dictionary (`steep.curate.spelling.is_word`) or written
    often enough anywhere (`word_frequency >= keep_frequency`, 1e-6: names, brands and modern words that the
-   dictionary lacks). OCR that lands on a real word (`modem` for `modern`) is left alone: fixing it would need
-   the sentence, and guessing wrong would damage clean text.
+   dictionary lacks). OCR that lands on a real word (`modem` for `modern`, `tho` for `the`) is left alone:
+   fixing it would need the sentence, and a wrong guess would damage clean text.
 3. Candidates are dictionary words within one or two *OCR confusions* (`rn`<->`m`, `li`->`h`, `b`<->`h`,
-   `c`<->`e`, `u`<->`n`, `ii`->`u`, `1`->`l`, long s `f`->`s`, `U`->`ll` ...; each with a log10 cost), or
-   one plain edit (insert, delete, substitute, swap: a higher cost), or two dictionary words the scanner ran
-   together (`kingwas` -> `king was`).
+   `c`<->`e`, `u`<->`n`, `ii`->`u`, `d`->`il`, `1`->`l`, long s `f`->`s`, `U`->`ll` ...; each with a log10
+   cost), one plain edit (a substitution; an inserted or dropped letter costs more: OCR changes a letter's
+   shape far more often than it adds one), or two common words the scanner ran together (`kingwas`).
 4. Each candidate scores log10(frequency) + cost; the token's own score is log10(its frequency), a floor of
    1e-9 when never seen. The best candidate wins only when it beats the token by `margin` (log10 units) and
-   the runner-up by `ambiguity` -- a confidence margin, so a guess between `lnnd` -> `land`/`lind`/`lend` is
-   made only when one is clearly likelier. Capitalised tokens (names) need `margin + capital_extra` and a
-   confusion, never a plain edit: `Tbe` -> `The`, but `Hern` stays `Hern`.
-5. The case is put back: `Tbe` -> `The`, `shaU` -> `shall`.
+   the runner-up by `ambiguity`: a confidence margin, so `lnnd` is not guessed into `land`, `lind` or `lend`.
+   Capitalised tokens (names) need `margin + capital_extra` and a confusion, never a plain edit: `Tbe` ->
+   `The`, but `Hern` stays `Hern`. A form the document writes twice or more gets confusions only: a misread
+   that recurs is a systematic one, a form spelled the same way twice is usually the author's (`himselfe`).
+5. The case is put back: `Tbe` -> `The`, `shaU` -> `shall`, `Hke` -> `like` (the capital was the misread).
+6. A lone `1` where the pronoun stands (`and 1 have`; symspellpy's bigram counts) becomes `I`; `Day 1 was`
+   and `option 1 is` keep their number.
+
+Measured on real OCR (ICDAR 2017, `bench/curate/ocr_real.py`, numbers in bench/curate/RESULTS.md); the costs and
+margins were chosen on one half of those pages and checked on the other.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from steep.curate.spelling import is_word, word_frequency
+from steep.curate.spelling import is_word, pronoun_i_neighbours, word_frequency
 
 # (what the scanner wrote, what was printed, log10 of how much likelier this misreading is than a plain edit
 # made at random). Classic OCR confusions of Latin print: shapes that touch or break apart.
@@ -77,8 +83,6 @@ CONFUSIONS: tuple[tuple[str, str, float], ...] = (
     ("H", "li", -1.0),
     ("J", "j", -1.0),
 )
-PLAIN_EDIT = -2.5  # one insert, delete, substitution or swap of neighbours
-SPLIT = -0.5  # a missing space (scored as two words, so already charged one word frequency more): `kingwas` -> `king was`
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _FLOOR = 1e-9  # frequency of a form never seen
 _EDGE = "\"'“”‘’()[]{}<>.,;:!?*"
@@ -100,10 +104,14 @@ class CorrectorConfig:
     insert_delete: float = -4.0  # one letter in or out, or two neighbours swapped: rarer in OCR than a misread
     split: float = -2.0  # a lost space (`kingwas`); scored as two words, so one word frequency is charged already
     split_min_frequency: float = 1e-5  # both halves of a split must be common words
+    # Correct only a text whose lowercase words are mostly English dictionary words: another language, or
+    # identifiers and pseudo-words, would be "corrected" into English. OCR with 7 % CER is ~90 % words.
+    min_english_share: float = 0.5
 
 
-def _shape(core: str) -> str | None:
-    """'lower', 'title', 'stray' (lowercase with a misread capital) or None when the token is not ours."""
+def word_shape(core: str) -> str | None:
+    """'lower', 'title', 'stray' (lowercase with a misread capital: `shaU`) or None for anything else (ALL-CAPS,
+    camelCase, codes, other digits or marks)."""
     if not _CORE.match(core) or sum(c.isalpha() for c in core) < 2:
         return None
     letters = core.replace("0", "").replace("1", "")
@@ -166,7 +174,7 @@ def best_correction(core: str, cfg: CorrectorConfig = CorrectorConfig(), repeate
     `repeated`: the document writes this form more than once. A misread that recurs is a systematic one (the
     confusion table); a form spelled the same way twice and one plain edit from a word is more often the
     author's own spelling (`himselfe`, `onely`, a brand), so it gets confusion candidates only."""
-    shape = _shape(core)
+    shape = word_shape(core)
     if shape is None:
         return None
     lower = core.lower()
@@ -211,10 +219,53 @@ def best_correction(core: str, cfg: CorrectorConfig = CorrectorConfig(), repeate
     return best.capitalize() if shape == "title" and best not in lowered_capital else best
 
 
+def _reads_as_english(counts: Counter[str], min_share: float) -> bool:
+    lowercase = [(w, n) for w, n in counts.items() if w.isalpha() and w.isascii() and len(w) > 1]
+    total = sum(n for _, n in lowercase)
+    return total > 0 and sum(n for w, n in lowercase if is_word(w)) >= min_share * total
+
+
+# Words that take a number after them: `Day 1 was`, `Step 1 is`, `per 1 and` keep their digit.
+_TAKES_A_NUMBER = frozenset(
+    "per no day one first int gamma night week month year page step phase part level version room "  # noqa: SIM905
+    "chapter section item option type class grade figure table rule article floor number of to from by x".split()
+)
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
+
+
+def _pronoun_ones(text: str, tally: dict | None) -> str:
+    """`that 1 have` -> `that I have`: a lone `1` between words that stand around the pronoun I (symspellpy's
+    bigram counts: `and I`, `I have`), or at a sentence start before such a word. Numbers elsewhere stay."""
+    if " 1 " not in f" {text} ":
+        return text
+    before, after = pronoun_i_neighbours()
+    tokens = list(_TOKEN.finditer(text))
+    out, last = [], 0
+    for i, match in enumerate(tokens):
+        if match.group(0) != "1" or i + 1 == len(tokens):
+            continue
+        nxt = tokens[i + 1].group(0).rstrip(_EDGE)
+        prev = tokens[i - 1].group(0) if i else "."
+        prev_word = prev.strip(_EDGE)
+        starts_sentence = bool(_SENTENCE_END.search(prev))
+        if not (nxt.islower() and nxt.isalpha() and nxt in after):
+            continue
+        if not starts_sentence and not (prev_word.islower() and prev_word in before) or prev_word in _TAKES_A_NUMBER:
+            continue
+        out.append(text[last : match.start()] + "I")
+        last = match.end()
+        if tally is not None:
+            tally["words_corrected"] = tally.get("words_corrected", 0) + 1
+    return "".join(out) + text[last:] if out else text
+
+
 def correct_words(text: str, cfg: CorrectorConfig = CorrectorConfig(), tally: dict | None = None) -> str:
     """`text` with each misread word replaced by its correction; spacing and punctuation as written."""
 
-    counts = Counter(token.strip(_EDGE).lower() for token in _TOKEN.findall(text))
+    tokens = _TOKEN.findall(text)
+    counts = Counter(token.strip(_EDGE).lower() for token in tokens)
+    if not _reads_as_english(counts, cfg.min_english_share):
+        return text
 
     def fix(match: re.Match[str]) -> str:
         token = match.group(0)
@@ -233,4 +284,4 @@ def correct_words(text: str, cfg: CorrectorConfig = CorrectorConfig(), tally: di
         start = token.find(core)
         return token[:start] + fixed + token[start + len(core) :]
 
-    return _TOKEN.sub(fix, text)
+    return _pronoun_ones(_TOKEN.sub(fix, text), tally)  # after the words: `1 shaU` -> `1 shall` -> `I shall`

@@ -18,11 +18,34 @@ from functools import lru_cache
 from importlib import resources
 
 
+def _symspell_lines(name: str) -> list[str]:
+    return resources.files("symspellpy").joinpath(name).read_text("utf-8").splitlines()
+
+
+@lru_cache(maxsize=1)
+def _dictionary_counts() -> dict[str, int]:
+    # One line per word: "the 23135851162". ~0.1 s, ~6 MB.
+    return {w: int(c) for w, c in (line.split(" ") for line in _symspell_lines("frequency_dictionary_en_82_765.txt"))}
+
+
 @lru_cache(maxsize=1)
 def dictionary_words() -> frozenset[str]:
-    # One line per word: "the 23135851162". ~0.1 s, ~6 MB.
-    text = resources.files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt").read_text("utf-8")
-    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+    return frozenset(_dictionary_counts())
+
+
+@lru_cache(maxsize=1)
+def pronoun_i_neighbours(min_share: float = 0.01) -> tuple[frozenset[str], frozenset[str]]:
+    """(words often before "I", words often after "I"): those for which "w I" (or "I w") makes at least
+    `min_share` of all uses of w in symspellpy's bigram counts (`and I`, `I have`; not `of I`, `I more`)."""
+    counts = _dictionary_counts()
+    before, after = set(), set()
+    for line in _symspell_lines("frequency_bigramdictionary_en_243_342.txt"):
+        left, right, n = line.split(" ")
+        if left == "i" and int(n) >= min_share * counts.get(right, 1 << 62):
+            after.add(right)
+        elif right == "i" and int(n) >= min_share * counts.get(left, 1 << 62):
+            before.add(left)
+    return frozenset(before), frozenset(after)
 
 
 @lru_cache(maxsize=1)
