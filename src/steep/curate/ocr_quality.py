@@ -23,7 +23,7 @@ recognition errors rather than words, numbers or codes. A token is garbage when 
 
 What it cannot see: confusions that leave a real word (`rn` -> `m`: `modem`/`modern`, `tho` for `the`); the score
 is a floor on damage, not a count of every error. On real newspaper OCR it tracks the error rate (8 ICDAR 2017
-periodical pages, 2-11 % CER: rank correlation 1.0, the ratio within a factor of ~1.5 of the CER); on 1590s
+periodical pages, 1.5-11 % CER: rank correlation 0.98, the ratio within a factor of ~1.5 of the CER); on 1590s
 prose reprinted in 1858, names and spellings that occur once still count (bench/curate/RESULTS.md). On the demo
 lake the clean documents score 0 % (see tests/unit/test_curate_ocr_quality.py).
 
