@@ -98,3 +98,26 @@ def test_outcome_counts_kept_characters_and_leaked_values(stitched: Lake) -> Non
     result = outcome(stitched, kept, {pii_id})
     assert (result.docs, result.kept_docs, result.kept_chars, result.pii_values_left) == (1, 1, len(kept[pii_id]), 1)
     assert outcome(stitched, {}, {pii_id}).kept_docs == 0
+
+
+def test_ocr_real_parses_aligned_pages_and_cuts_spans_without_gold():
+    from ocr_real import comparable, parse_page, spearman
+
+    ocr = "OF FRYER. 221 tbe kingwas glad"
+    aligned = "OF FRYER. 221 tbe king@was glad"
+    gold = "##############the king was glad"
+    page = parse_page("p.txt", f"[OCR_toInput] {ocr}\n[OCR_aligned] {aligned}\n[ GS_aligned] {gold}\n")
+    assert page.ocr == "tbe kingwas glad" and page.gold == "the king was glad"
+    assert comparable("  ﬁrst   line\n") == "first line"
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(0.866, abs=1e-3)  # ties share their mean rank
+
+
+def test_ocr_real_on_the_shared_pages_when_present():
+    from ocr_real import DEFAULT_DATA, load_pages
+
+    if not DEFAULT_DATA.is_dir():
+        pytest.skip(f"no ICDAR 2017 pages at {DEFAULT_DATA} (../shared/data/ocr-dev from the repo root)")
+    pages = load_pages(DEFAULT_DATA)
+    assert len(pages) == 89 and all(p.chunks for p in pages)

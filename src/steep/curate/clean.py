@@ -33,10 +33,13 @@ from dataclasses import replace
 from functools import lru_cache
 
 import ftfy
+from ftfy.badness import badness
 
 from steep.curate.block import Block, DropSink
 from steep.curate.config import CleanConfig
 from steep.curate.document import Document, Drop
+from steep.curate.ocr_correct import CorrectorConfig, correct_words
+from steep.curate.spelling import is_word
 
 # ---------------------------------------------------------------------------------------------- characters
 
@@ -49,16 +52,55 @@ _SOFT_HYPHEN = "\u00ad"
 
 
 @lru_cache(maxsize=8)
-def _ftfy_config(unescape_html: bool | str) -> ftfy.TextFixerConfig:
+def _ftfy_config(unescape_html: bool | str, fix_encoding: bool = True) -> ftfy.TextFixerConfig:
     return ftfy.TextFixerConfig(
         unescape_html=unescape_html,
-        fix_encoding=True,
+        fix_encoding=fix_encoding,
         uncurl_quotes=False,  # “ ” ‘ ’ are the author's, not damage
         fix_latin_ligatures=False,  # our own pass below, so one switch controls it
         fix_character_width=False,  # full-width forms are meaningful in CJK text
         normalization="NFC",  # NFKC would rewrite ², ½, ™ ...: too aggressive for training text
         explain=False,
     )
+
+
+# Real mojibake evidence: ftfy's count of character sequences that are typical of text decoded with the wrong
+# codec. One such spot is enough when what it decodes to is Western text (cp1252 can write it: `cafÃ©` -> `café`);
+# a lone spot that decodes to anything else is more likely OCR noise (`Ä«l` -> `īl`): only a text with at least
+# this many spots is re-decoded then.
+_MOJIBAKE_MIN_SPOTS = 3
+
+
+def _is_western(char: str) -> bool:
+    try:
+        char.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def fix_unicode(text: str, unescape_html: bool | str = "auto") -> str:
+    """ftfy's repairs; its encoding repair only where the text really is mojibake (see `_MOJIBAKE_MIN_SPOTS`)."""
+    plain = ftfy.fix_text(text, _ftfy_config(unescape_html, fix_encoding=False))
+    if plain.isascii():
+        return plain  # ASCII cannot be mojibake
+    decoded = ftfy.fix_text(text, _ftfy_config(unescape_html, fix_encoding=True))
+    if decoded == plain:
+        return plain
+    if all(map(_is_western, set(decoded) - set(plain))) or badness(text) >= _MOJIBAKE_MIN_SPOTS:
+        return decoded
+    # Some spots are Western mojibake and some are not: decide word by word (`cafÃ©` yes, `Ä«l` no).
+    return _NON_BLANK.sub(lambda m: _fix_word_encoding(m.group(0)), plain)
+
+
+_NON_BLANK = re.compile(r"[^ \t\n]+")  # not \s: U+00A0 can be the second byte of a mojibake pair (`Ã\xa0` = `à`)
+
+
+def _fix_word_encoding(word: str) -> str:
+    if word.isascii():
+        return word
+    fixed = ftfy.fix_encoding(word)
+    return fixed if all(map(_is_western, set(fixed) - set(word))) else word
 
 
 # ---------------------------------------------------------------------------------------------- line shapes
@@ -251,6 +293,15 @@ def _can_continue(prev: str) -> bool:
     return not _STANDS_ALONE.match(prev)
 
 
+def _keeps_hyphen(left: str, right: str, hyphenated: set[str]) -> bool:
+    """A hyphen at a line break belongs to the word when the text writes the hyphenated form elsewhere, or when
+    both halves are words and their join is not (`well-known`, `self-evident`; `con-tent` -> `content`)."""
+    if f"{left}-{right}".casefold() in hyphenated:
+        return True
+    joined = (left + right).lower()
+    return is_word(left.lower()) and is_word(right.lower()) and not is_word(joined)
+
+
 def _merge(prev: str, cur: str, dehyphenate: bool, join: bool, hyphenated: set[str], tally: Counter[str]) -> str | None:
     """The merged line, or None when `cur` starts a line of its own."""
     if _STRUCTURAL.match(cur) or not _can_continue(prev):
@@ -259,9 +310,9 @@ def _merge(prev: str, cur: str, dehyphenate: bool, join: bool, hyphenated: set[s
     if dehyphenate and _HYPHENATED_BREAK.search(prev_r) and _starts_lowercase(cur):
         left = re.search(r"([^\W\d_]+)-$", prev_r)
         right = re.match(r"[^\W\d_]+", cur_s)
-        if left and right and f"{left.group(1)}-{right.group(0)}".casefold() in hyphenated:
+        if left and right and _keeps_hyphen(left.group(1), right.group(0), hyphenated):
             tally["hyphenated_kept"] += 1
-            return prev_r + cur_s  # "well-\nknown", and the text says "well-known" elsewhere
+            return prev_r + cur_s  # "well-\nknown": a compound, not a word split by the line end
         tally["dehyphenated"] += 1
         return prev_r[:-1] + cur_s
     if join and not _SENTENCE_END.search(prev_r) and (_starts_lowercase(cur) or _ends_in_continuing_word(prev_r)):
@@ -351,7 +402,7 @@ def clean_text(text: str, cfg: CleanConfig | None = None, tally: Counter[str] | 
     if not cfg.enabled:
         return text
     if cfg.fix_unicode:
-        text = ftfy.fix_text(text, _ftfy_config(cfg.unescape_html))
+        text = fix_unicode(text, cfg.unescape_html)
     if cfg.ligatures:
         text = text.translate(LIGATURES)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -368,6 +419,11 @@ def clean_text(text: str, cfg: CleanConfig | None = None, tally: Counter[str] | 
         merged = merge_broken_lines(lines, cfg.dehyphenate, cfg.join_lines, tally)
     else:
         merged = ["" if line is PAGE_BREAK else line for line in lines]
+    if cfg.correct_words:
+        # After the joins, so a word split across lines is corrected whole; code blocks stay as written.
+        corrector = CorrectorConfig(margin=cfg.correct_margin)
+        fence = _fence_mask(merged)
+        merged = [line if fence[i] else correct_words(line, corrector, tally) for i, line in enumerate(merged)]
     if cfg.normalize_whitespace:
         merged = normalize_whitespace(merged)
     return "\n".join(merged)
