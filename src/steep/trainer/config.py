@@ -25,7 +25,7 @@ class OptimConfig(StrictModel):
     logging_steps: int = Field(1, ge=1, description="write loss and learning rate to metrics.jsonl every N steps")
     # Recompute activations in the backward pass instead of keeping them (trl's default): the memory that lets a
     # large model train on one GPU, paid for with one more forward pass. Where memory is plenty (a small model, a
-    # CPU) turn it off: measured on SmolLM2-135M on a 2-core CPU, see examples/smollm2/pipeline.yaml.
+    # CPU) turn it off, as examples/smollm2/pipeline.yaml does.
     gradient_checkpointing: bool = True
     # Local files by default (metrics.jsonl in the stage directory). Name a tracker to also send the curves
     # there; the tracker's own package and settings (its env vars) are the user's, steep installs none.
