@@ -162,6 +162,17 @@ def _worker(job_path: Path) -> None:
         model_to_save = peft_model.module if not isinstance(peft_model, PeftModel) and hasattr(peft_model, "module") else peft_model
         model_to_save.save_pretrained(out_dir / ADAPTER_DIR)
         (out_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str), encoding="utf-8")
+    _leave_process_group()
+
+
+def _leave_process_group() -> None:
+    """Wait for rank 0's save, then close the process group. A rank that simply exits while gloo's threads still
+    run aborts ("terminate called without an active exception", SIGABRT), and torchrun fails the whole job."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
