@@ -347,3 +347,28 @@ def test_judge_equals_last_turn_of_judge_conversation():
     verdicts = judge.judge_conversation(messages)
     # Assistant turn 5 is message index 10 (system + 2 per turn): prompt is everything before it.
     assert judge.judge(messages[:10], messages[10]["content"]) == verdicts[4]
+
+
+def test_rules_judge_compares_by_score_and_ties_on_equal_scores():
+    from steep.judge import RulesJudge, RulesJudgeConfig
+
+    judge = RulesJudge(RulesJudgeConfig.model_validate({"rules": [{"name": "short", "kind": "max_words", "max": 3}]}))
+    prompt = [{"role": "user", "content": "hi"}]
+    assert judge.compare(prompt, "one two", "one two three four five").winner == "a"
+    assert judge.compare(prompt, "one two three four five", "one two").winner == "b"
+    assert judge.compare(prompt, "a b", "c d").winner == "tie"
+    both = judge.compare_batch([(prompt, "x", "x y z w"), (prompt, "x y z w", "x")])
+    assert [c.winner for c in both] == ["a", "b"]
+    assert judge.usage.calls == 0  # rules cost nothing
+
+
+def test_training_terms_refuse_without_declaration_and_source():
+    import pytest
+
+    from steep.judge.terms import JudgeTerms, TermsRefused, check_training_terms
+
+    with pytest.raises(TermsRefused, match=r"dpo\.judge.*allows_training_on_outputs"):
+        check_training_terms(None, who="openai:gpt", where="dpo.judge")
+    with pytest.raises(TermsRefused, match="no `source`"):
+        check_training_terms(JudgeTerms(allows_training_on_outputs=True), who="openai:gpt", where="dpo.judge")
+    check_training_terms(JudgeTerms(allows_training_on_outputs=True, source="Apache-2.0"), who="x", where="dpo.judge")

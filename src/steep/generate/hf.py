@@ -48,6 +48,11 @@ class HFChatGenerator:
             self.model.train()
         return results
 
+    def sample(self, conversations: list[list[dict]], k: int, generation: GenerationConfig, seed: int | None = None) -> list[list[GeneratedText]]:
+        """`k` replies per conversation, grouped: result[i] holds conversation i's k replies."""
+        flat = self.generate_chat([c for c in conversations for _ in range(k)], generation, seed=seed)
+        return [flat[i * k : (i + 1) * k] for i in range(len(conversations))]
+
     def _generate_batch(self, conversations: list[list[dict]], generation: GenerationConfig) -> list[GeneratedText]:
         prompts = [self.render(messages) for messages in conversations]
         width = max(len(p) for p in prompts)

@@ -4,13 +4,26 @@
 Pure Python: importing this package never imports torch.
 """
 
-from steep.judge.base import Judge, PreferencePair, Verdict, pair_from_verdicts, rank_verdicts
+from steep.judge.base import (
+    Comparison,
+    Judge,
+    JudgeUsage,
+    PointwiseJudge,
+    PreferencePair,
+    Verdict,
+    compare_by_scores,
+    pair_from_verdicts,
+    rank_verdicts,
+)
 from steep.judge.factory import JUDGE_KINDS, JudgeConfig, build_judge
 from steep.judge.rules import RULE_KINDS, Rule, RulesJudge, RulesJudgeConfig
 
 __all__ = [
+    "Comparison",
     "JUDGE_KINDS",
     "Judge",
+    "JudgeUsage",
+    "PointwiseJudge",
     "JudgeConfig",
     "PreferencePair",
     "RULE_KINDS",
@@ -19,6 +32,7 @@ __all__ = [
     "RulesJudgeConfig",
     "Verdict",
     "build_judge",
+    "compare_by_scores",
     "pair_from_verdicts",
     "rank_verdicts",
 ]

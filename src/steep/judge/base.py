@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from steep.chat import Message
 
@@ -60,20 +60,127 @@ class Verdict:
         return cls(score=float(data["score"]), passed=dict(data.get("passed", {})), rationale=data.get("rationale", ""))
 
 
+Winner = Literal["a", "b", "tie"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One pairwise judgement: which of two answers to the same prompt is better.
+
+    winner: "a", "b" or "tie".
+    confidence: in [0, 1]; how sure the judge is (1.0 for a deterministic score gap, a label probability for a
+        model judge, 0.0 for a tie by disagreement).
+    agreed: for a judge asked in both orders (a, b) and (b, a): whether the two answers agreed. A disagreement is
+        a tie (position bias). None when the judge was asked once or order cannot matter (scores).
+    """
+
+    winner: Winner
+    confidence: float = 1.0
+    rationale: str = ""
+    agreed: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.winner not in ("a", "b", "tie"):
+            raise ValueError(f"Comparison.winner must be 'a', 'b' or 'tie', got {self.winner!r}")
+        if not (math.isfinite(self.confidence) and 0.0 <= self.confidence <= 1.0):
+            raise ValueError(f"Comparison.confidence must be in [0, 1], got {self.confidence!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"winner": self.winner, "confidence": self.confidence, "rationale": self.rationale, "agreed": self.agreed}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Comparison:
+        return cls(winner=data["winner"], confidence=float(data.get("confidence", 1.0)), rationale=data.get("rationale", ""), agreed=data.get("agreed"))
+
+
+@dataclass
+class JudgeUsage:
+    """What a judge has spent so far: summed into the stage manifest (a model judge costs calls and tokens)."""
+
+    calls: int = 0  # requests actually sent (a cache hit is not a call)
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    malformed: int = 0  # replies that could not be read as a verdict: counted, scored as a tie / 0.5
+    retries: int = 0
+
+    def add(self, other: JudgeUsage) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f"judge_{name}": getattr(self, name) for name in self.__dataclass_fields__}
+
+
 class Judge(Protocol):
     """What every judge does, whatever sits behind it (rules as code, a model, an HTTP endpoint).
 
     `judge(prompt, answer)`: one answer to `prompt`, the message list it follows.
+    `judge_batch(prompts, answers)`: the same for many (a model judge batches or runs them concurrently).
     `judge_conversation(messages)`: every assistant turn of a conversation, one Verdict each, in order; the
     prompt of a turn is every message before it, so `judge(p, a) == judge_conversation(p + [assistant a])[-1]`.
+    `compare(prompt, a, b)`: which answer is better; `compare_batch` for many triples.
     `identity`: a short stable string naming the judge and its configuration, recorded beside its verdicts.
+    `usage`: calls, cache hits, tokens and cost so far.
+    """
+
+    identity: str
+    usage: JudgeUsage
+
+    def judge(self, prompt: list[Message], answer: str) -> Verdict: ...
+
+    def judge_batch(self, prompts: Sequence[list[Message]], answers: Sequence[str]) -> list[Verdict]: ...
+
+    def judge_conversation(self, messages: list[Message]) -> list[Verdict]: ...
+
+    def compare(self, prompt: list[Message], a: str, b: str) -> Comparison: ...
+
+    def compare_batch(self, triples: Sequence[tuple[list[Message], str, str]]) -> list[Comparison]: ...
+
+
+def compare_by_scores(a: Verdict, b: Verdict, *, tie_below: float = 1e-9) -> Comparison:
+    """A pairwise judgement from two pointwise verdicts: the higher score wins; a gap under `tie_below` ties.
+    Confidence is the score gap (scores are in [0, 1], so the gap is too)."""
+    gap = a.score - b.score
+    if abs(gap) < tie_below:
+        return Comparison("tie", 0.0, f"both {a.score:.3f}")
+    winner: Winner = "a" if gap > 0 else "b"
+    return Comparison(winner, min(1.0, abs(gap)), f"{a.score:.3f} vs {b.score:.3f}")
+
+
+class PointwiseJudge:
+    """Mixin for judges that score one answer at a time: batch, conversation and pairwise methods from `judge`.
+
+    A subclass sets `identity` and implements `judge`; it overrides `judge_batch` when it can do better than a
+    loop (a batched model, concurrent requests) and `compare` when it has a real pairwise view.
     """
 
     identity: str
 
-    def judge(self, prompt: list[Message], answer: str) -> Verdict: ...
+    def __init__(self) -> None:
+        self.usage = JudgeUsage()
 
-    def judge_conversation(self, messages: list[Message]) -> list[Verdict]: ...
+    def judge(self, prompt: list[Message], answer: str) -> Verdict:
+        raise NotImplementedError
+
+    def judge_batch(self, prompts: Sequence[list[Message]], answers: Sequence[str]) -> list[Verdict]:
+        if len(prompts) != len(answers):
+            raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers")
+        return [self.judge(list(p), a) for p, a in zip(prompts, answers)]
+
+    def judge_conversation(self, messages: list[Message]) -> list[Verdict]:
+        turns = [(messages[:i], m.get("content") or "") for i, m in enumerate(messages) if m.get("role") == "assistant"]
+        return self.judge_batch([p for p, _ in turns], [a for _, a in turns])
+
+    def compare(self, prompt: list[Message], a: str, b: str) -> Comparison:
+        return self.compare_batch([(prompt, a, b)])[0]
+
+    def compare_batch(self, triples: Sequence[tuple[list[Message], str, str]]) -> list[Comparison]:
+        prompts = [p for p, _, _ in triples for _ in (0, 1)]
+        answers = [x for _, a, b in triples for x in (a, b)]
+        verdicts = self.judge_batch(prompts, answers)
+        return [compare_by_scores(verdicts[2 * i], verdicts[2 * i + 1]) for i in range(len(triples))]
 
 
 def rank_verdicts(answers: Sequence[str], verdicts: Sequence[Verdict]) -> list[int]:

@@ -37,7 +37,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from steep.chat import Message, message_text
-from steep.judge.base import Verdict
+from steep.judge.base import PointwiseJudge, Verdict
 from steep.schema import StrictModel, check_regex
 
 RegexFlagName = Literal["IGNORECASE", "MULTILINE", "DOTALL"]
@@ -258,10 +258,11 @@ class RulesJudgeConfig(StrictModel):
         return self
 
 
-class RulesJudge:
+class RulesJudge(PointwiseJudge):
     """The `Judge` built from a `RulesJudgeConfig`. Deterministic and thread-safe."""
 
     def __init__(self, config: RulesJudgeConfig) -> None:
+        super().__init__()
         self.config = config
         self.identity = f"rules:{len(config.rules)}:" + ",".join(rule.name for rule in config.rules)
         self.rules = list(config.rules)
