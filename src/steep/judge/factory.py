@@ -9,14 +9,33 @@ HTTP, a local model, a reward model, an ensemble) add their config class to `Jud
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Tag
+
 from steep.judge.base import Judge
+from steep.judge.http_judge import OpenAIJudge, OpenAIJudgeConfig
 from steep.judge.rules import RulesJudge, RulesJudgeConfig
 
-# With a second kind this becomes `Annotated[RulesJudgeConfig | OtherConfig, Field(discriminator="kind")]`;
-# pydantic cannot discriminate a union of one, and `kind` already defaults to "rules" in the member.
-JudgeConfig = RulesJudgeConfig
 
-JUDGE_KINDS: dict[str, type] = {"rules": RulesJudge}
+def _judge_kind(value: Any) -> str:
+    """The config's `kind`; a judge config without one is a rules judge (every YAML written before kinds)."""
+    if isinstance(value, dict):
+        return str(value.get("kind", "rules"))
+    return str(getattr(value, "kind", "rules"))
+
+
+JudgeConfig = Annotated[
+    Annotated[RulesJudgeConfig, Tag("rules")] | Annotated[OpenAIJudgeConfig, Tag("openai")],
+    Discriminator(_judge_kind),
+]
+
+JUDGE_KINDS: dict[str, type] = {"rules": RulesJudge, "openai": OpenAIJudge}
+
+
+def needs_training_terms(config: Any) -> bool:
+    """True for a model judge, whose verdicts are another model's outputs: dpo calls `check_training_terms`."""
+    return bool(getattr(JUDGE_KINDS.get(config.kind), "needs_training_terms", False))
 
 
 def build_judge(config: JudgeConfig) -> Judge:
