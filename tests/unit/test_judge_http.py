@@ -199,3 +199,10 @@ def test_api_key_env_must_be_set(monkeypatch, server):
     monkeypatch.delenv("STEEP_TEST_JUDGE_KEY", raising=False)
     with pytest.raises(ValueError, match="STEEP_TEST_JUDGE_KEY"):
         make(url, api_key_env="STEEP_TEST_JUDGE_KEY")
+
+
+def test_openai_config_errors_print_plain_yaml_paths():
+    from steep.pipeline.config import format_location
+
+    assert format_location(("dpo", "judge", "openai", "model")) == "dpo.judge.model"
+    assert format_location(("dpo", "judge", "rules", "rules", 0, "max_words", "max")) == "dpo.judge.rules[0].max"

@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError, field_validator, model_validator
 
 from steep.curate.config import CurateConfig
+from steep.judge.factory import JUDGE_KINDS
 from steep.judge.rules import RULE_KINDS
 from steep.schema import StrictModel
 from steep.stage import EveryModel, PreviousModel, StageOutput, StageSpec
@@ -174,11 +175,13 @@ def format_location(loc: tuple) -> str:
     """('dpo', 'judge', 'rules', 2, 'pattern') → 'dpo.judge.rules[2].pattern'; union tags are dropped."""
     parts: list[str] = []
     previous = None
-    for item in loc:
+    for i, item in enumerate(loc):
         if isinstance(item, int):
             parts.append(f"[{item}]")
         elif isinstance(previous, int) and (item in RULE_KINDS or item in TASK_KINDS):
             pass  # the discriminator tag pydantic adds for a union member (`rules[2].regex_present`), not a YAML key
+        elif previous == "judge" and item in JUDGE_KINDS and i + 1 < len(loc) and isinstance(loc[i + 1], str):
+            pass  # the judge config union's tag (`judge.rules.rules[0]`, `judge.openai.model`), not a YAML key
         elif isinstance(item, str) and item.startswith("function-"):
             pass  # a validator's name, not a YAML key
         else:
