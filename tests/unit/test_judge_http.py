@@ -206,3 +206,61 @@ def test_openai_config_errors_print_plain_yaml_paths():
 
     assert format_location(("dpo", "judge", "openai", "model")) == "dpo.judge.model"
     assert format_location(("dpo", "judge", "rules", "rules", 0, "max_words", "max")) == "dpo.judge.rules[0].max"
+
+
+def test_happy_path_against_steeps_own_server_on_a_tiny_model(tiny_model_dir):
+    """A real OpenAI-compatible server (steep serve, uvicorn on loopback) hosting the random tiny model: its
+    replies are gibberish, so each is read or counted malformed; nothing crashes and real tokens are counted."""
+    import uvicorn
+
+    from steep.model.load import load_model, load_tokenizer
+    from steep.serve.app import create_app
+    from steep.serve.config import ServeConfig
+    from steep.serve.hf_engine import HFChatEngine
+
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    model = load_model(str(tiny_model_dir), "cpu")
+    app = create_app(HFChatEngine(model, tokenizer, "cpu", "tiny"), ServeConfig(model_name="tiny", max_tokens_limit=16))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        # short templates: the tiny model's context is 128 positions
+        judge = make(f"http://127.0.0.1:{port}/v1", model="tiny", max_tokens=6, timeout_s=30,
+                     rubric={"pointwise": "Rate: {answer}", "pairwise": "A: {answer_a} B: {answer_b}"}, criteria="")
+        verdicts = judge.judge_batch([PROMPT] * 2, ["Ten days.", "Policy 3 covers water damage."])
+        [comparison] = judge.compare_batch([(PROMPT, "Ten days.", "Five days.")])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert len(verdicts) == 2 and all(0.0 <= v.score <= 1.0 for v in verdicts)
+    assert comparison.winner in ("a", "b", "tie")
+    assert judge.usage.calls == 4 and judge.usage.retries == 0
+    assert judge.usage.prompt_tokens > 0 and 0 < judge.usage.completion_tokens <= 4 * 6
+    unread = sum(v.rationale.startswith("malformed judge reply") for v in verdicts) + comparison.rationale.count("malformed")
+    assert judge.usage.malformed == unread
+
+
+def test_rubric_from_a_file_changes_identity_and_prompt(server, tmp_path):
+    script, url = server
+    script.default = ok("Score: 10/10")
+    path = tmp_path / "rubric.yaml"
+    path.write_text("pointwise: 'HOUSE RUBRIC {criteria} :: {answer}'\n")
+    judge = make(url, rubric=str(path), criteria="cite a policy")
+    assert judge.identity != make(url).identity
+    assert judge.judge(PROMPT, "See POL-1").score == 1.0
+    assert script.seen[-1]["messages"][0]["content"] == "HOUSE RUBRIC cite a policy :: See POL-1"
+    with pytest.raises(ValueError, match="cannot read"):
+        make(url, rubric=str(tmp_path / "missing.yaml"))
+
+
+def test_unknown_placeholder_fails_before_any_request(server):
+    script, url = server
+    with pytest.raises(ValueError, match=r"rubric.pointwise: bad placeholder 'answr'"):
+        make(url, rubric={"pointwise": "Rate {answr}"})
+    assert script.seen == []

@@ -2,9 +2,9 @@
 
     judge = build_judge(cfg.dpo.judge)      # every caller types against `steep.judge.base.Judge`
 
-Today one kind exists, `rules` (business rules as code, `steep.judge.rules`). Model judges (OpenAI-compatible
-HTTP, a local model, a reward model, an ensemble) add their config class to `JudgeConfig` (a pydantic union on
-`kind`) and their class to `JUDGE_KINDS`; no caller changes.
+Kinds: `rules` (business rules as code, `steep.judge.rules`; the default when `kind` is absent) and `openai`
+(any OpenAI-compatible endpoint, `steep.judge.http_judge`). Other model judges (a local model, a reward model,
+an ensemble) add a tagged member to `JudgeConfig` and their class to `JUDGE_KINDS`; no caller changes.
 """
 
 from __future__ import annotations

@@ -102,6 +102,18 @@ class OpenAIJudgeConfig(StrictModel):
         return Rubric.model_validate(data or {})
 
 
+def check_templates(rubric: Rubric) -> None:
+    """Fail before any request when a template names a placeholder that does not exist (a typo'd `{answr}`)."""
+    fields = {"conversation": "", "answer": "", "answer_a": "", "answer_b": "", "criteria": ""}
+    for name in ("pointwise", "pairwise"):
+        try:
+            getattr(rubric, name).format(**fields)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"judge.rubric.{name}: bad placeholder {exc} (allowed: {', '.join('{' + f + '}' for f in fields)})"
+            ) from None
+
+
 class OpenAIJudge(PointwiseJudge):
     """The `Judge` behind an OpenAI-compatible `/chat/completions` endpoint. Thread-safe."""
 
@@ -111,6 +123,7 @@ class OpenAIJudge(PointwiseJudge):
         super().__init__()
         self.config = config
         self.rubric = config.load_rubric()
+        check_templates(self.rubric)
         digest = hashlib.sha256(
             json.dumps([self.rubric.pointwise, self.rubric.pairwise, config.criteria]).encode("utf-8")
         ).hexdigest()[:12]
