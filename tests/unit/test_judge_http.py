@@ -264,3 +264,15 @@ def test_unknown_placeholder_fails_before_any_request(server):
     with pytest.raises(ValueError, match=r"rubric.pointwise: bad placeholder 'answr'"):
         make(url, rubric={"pointwise": "Rate {answr}"})
     assert script.seen == []
+
+
+def test_a_judge_that_dies_mid_batch_keeps_what_it_was_told(server, tmp_path):
+    script, url = server
+    script.steps = [ok("Score: 2/10"), ok("Score: 4/10")]
+    script.default = (503, {}, "down")
+    with pytest.raises(JudgeUnavailable):
+        make(url, cache_dir=tmp_path, max_retries=1).judge_batch([PROMPT] * 3, ["a", "b", "c"])
+    script.default = ok("Score: 8/10")
+    again = make(url, cache_dir=tmp_path)
+    assert [v.score for v in again.judge_batch([PROMPT] * 3, ["a", "b", "c"])] == pytest.approx([0.2, 0.4, 0.8])
+    assert again.usage.cache_hits == 2 and again.usage.calls == 1
