@@ -276,3 +276,22 @@ def test_a_judge_that_dies_mid_batch_keeps_what_it_was_told(server, tmp_path):
     again = make(url, cache_dir=tmp_path)
     assert [v.score for v in again.judge_batch([PROMPT] * 3, ["a", "b", "c"])] == pytest.approx([0.2, 0.4, 0.8])
     assert again.usage.cache_hits == 2 and again.usage.calls == 1
+
+
+def test_a_training_stage_refuses_a_model_judge_without_terms():
+    from pydantic import TypeAdapter
+
+    from steep.judge import JudgeConfig
+    from steep.judge.factory import build_training_judge
+    from steep.judge.terms import TermsRefused
+
+    ta = TypeAdapter(JudgeConfig)
+    bare = ta.validate_python({"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"})
+    with pytest.raises(TermsRefused, match=r"dpo\.judge.*openai:m@"):
+        build_training_judge(bare, where="dpo.judge")
+    declared = ta.validate_python(
+        {"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m", "terms": {"allows_training_on_outputs": True, "source": "own model"}}
+    )
+    assert build_training_judge(declared, where="dpo.judge").identity.startswith("openai:m@")
+    rules = ta.validate_python({"rules": [{"kind": "max_words", "name": "w", "max": 5}]})
+    assert build_training_judge(rules, where="dpo.judge").identity.startswith("rules:")  # rules need no terms

@@ -15,6 +15,7 @@ from pydantic import Discriminator, Tag
 
 from steep.judge.base import Judge
 from steep.judge.http_judge import OpenAIJudge, OpenAIJudgeConfig
+from steep.judge.terms import check_training_terms
 from steep.judge.rules import RulesJudge, RulesJudgeConfig
 
 
@@ -45,3 +46,12 @@ def build_judge(config: JudgeConfig) -> Judge:
     except KeyError:
         raise ValueError(f"unknown judge kind {config.kind!r} (known: {', '.join(sorted(JUDGE_KINDS))})") from None
     return judge_class(config)
+
+
+def build_training_judge(config: JudgeConfig, *, where: str) -> Judge:
+    """The judge for a stage whose verdicts train the model (dpo, rs): a model judge must declare terms that allow
+    it (`steep.judge.terms`), or this refuses, naming `where` (the config's YAML path) and what to add."""
+    judge = build_judge(config)
+    if needs_training_terms(config):
+        check_training_terms(getattr(config, "terms", None), who=judge.identity, where=where)
+    return judge

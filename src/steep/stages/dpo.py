@@ -115,15 +115,15 @@ def run(ctx: StageContext) -> dict:
     from peft import PeftModel
 
     from steep.generate.hf import HFChatGenerator
-    from steep.judge.factory import build_judge
+    from steep.judge.factory import build_training_judge
     from steep.model.export import save_adapter_and_model
     from steep.model.load import load_chat_model
     from steep.tasks.answers import measure_rules
     from steep.trainer.core import TrainPlace, combine_summaries, train_dpo
 
     cfg: DpoConfig = ctx.config
+    judge = build_training_judge(cfg.judge, where="dpo.judge")  # refuses before a model is loaded
     model, tokenizer, template_sha = load_chat_model(ctx, cfg.lora)
-    judge = build_judge(cfg.judge)
     task = heldout_tasks(cfg)[0]
     state = ctx.work_dir / "checkpoints"
 

@@ -98,7 +98,7 @@ def _roll_out_and_select(ctx: StageContext, generator, judge) -> tuple[list[dict
 
 def run(ctx: StageContext) -> dict:
     from steep.generate.hf import HFChatGenerator
-    from steep.judge.factory import build_judge
+    from steep.judge.factory import build_training_judge
     from steep.model.export import save_adapter_and_model
     from steep.model.load import load_chat_model
     from steep.tasks.dialogue import measure_coherence
@@ -106,7 +106,7 @@ def run(ctx: StageContext) -> dict:
 
     cfg: RsConfig = ctx.config
     model, tokenizer, template_sha = load_chat_model(ctx, cfg.lora)
-    judge = build_judge(cfg.judge)
+    judge = build_training_judge(cfg.judge, where="rs.judge")
     task = heldout_tasks(cfg)[0]
     generator = HFChatGenerator(model, tokenizer, ctx.device)
 
