@@ -81,6 +81,19 @@ def test_min_words():
     assert not one(rule, "one two")
 
 
+def test_word_counts_can_ignore_boilerplate():
+    """An answer that is only the required disclaimer and source line says nothing: with `ignore_pattern` the
+    boilerplate is not counted, so it fails a `min_words` rule it would pass on raw words."""
+    rule = {"kind": "min_words", "min": 4, "ignore_pattern": r"This is general information.*advice\.|Source: .*"}
+    boilerplate = f"Answer: {DISCLAIMER}\nSource: POL-0042"
+    assert one({"kind": "min_words", "min": 4}, boilerplate) and not one(rule, boilerplate)
+    assert one(rule, GOOD)  # "Answer: Duplicate charges are refunded within 5 business days."
+    assert one({"kind": "max_words", "max": 9, "ignore_pattern": rule["ignore_pattern"]}, GOOD)  # 8 words of content
+    assert not one({"kind": "max_words", "max": 9}, GOOD)  # 17 words as written
+    with pytest.raises(ValidationError, match="invalid regex"):
+        judge_with({"kind": "max_words", "name": "x", "max": 3, "ignore_pattern": "(unclosed"})
+
+
 def test_no_echo_catches_the_users_account_number_only():
     rule = {"kind": "no_echo", "pattern": r"\b\d{10}\b"}
     assert one(rule, GOOD)

@@ -235,13 +235,24 @@ def pair_from_verdicts(
     answers: Sequence[str],
     verdicts: Sequence[Verdict],
     min_margin: float = 0.0,
+    length_neutral: bool = False,
 ) -> PreferencePair | None:
-    """Best vs worst by `rank_verdicts`; None with fewer than two answers or when the score gap is <= min_margin
-    (a tie teaches nothing, and a pair of equally-judged answers only adds noise to the DPO loss)."""
+    """Best vs worst; None with fewer than two answers or when the score gap is <= min_margin (a tie teaches
+    nothing, and a pair of equally-judged answers only adds noise to the DPO loss).
+
+    By default best and worst come from `rank_verdicts` (shorter wins a tie). With `length_neutral`, the chosen is
+    the best-scored answer closest in length to the group's median, and the rejected the worst-scored answer
+    closest in length to the chosen: when the pairs carry no length difference the judge did not ask for, DPO
+    cannot learn "shorter wins" (measured on the demo: best-vs-worst with shorter-wins ties cut held-out answers
+    from 22 to 10 words in two rounds, down to the boilerplate every rule accepts).
+    """
     if len(answers) < 2:
         return None
-    order = rank_verdicts(answers, verdicts)
-    best, worst = order[0], order[-1]
+    if length_neutral:
+        best, worst = _length_neutral_extremes(answers, verdicts)
+    else:
+        order = rank_verdicts(answers, verdicts)
+        best, worst = order[0], order[-1]
     if verdicts[best].score - verdicts[worst].score <= min_margin:
         return None
     return PreferencePair(
@@ -253,3 +264,16 @@ def pair_from_verdicts(
         chosen_verdict=verdicts[best],
         rejected_verdict=verdicts[worst],
     )
+
+
+def _length_neutral_extremes(answers: Sequence[str], verdicts: Sequence[Verdict]) -> tuple[int, int]:
+    """(best, worst) indices: top score nearest the median length, bottom score nearest the chosen's length."""
+    if len(answers) != len(verdicts):
+        raise ValueError(f"{len(answers)} answers but {len(verdicts)} verdicts")
+    words = [len(a.split()) for a in answers]
+    median = sorted(words)[len(words) // 2]
+    top = max(v.score for v in verdicts)
+    bottom = min(v.score for v in verdicts)
+    best = min((i for i, v in enumerate(verdicts) if v.score == top), key=lambda i: (abs(words[i] - median), i))
+    worst = min((i for i, v in enumerate(verdicts) if v.score == bottom), key=lambda i: (abs(words[i] - words[best]), i))
+    return best, worst

@@ -9,6 +9,7 @@ answer passes, and the rationale names every failed rule and why. A pipeline YAM
         - {kind: contains, name: disclaimer, text: "This is general information, not financial advice."}
         - {kind: no_echo, name: no_account_echo, pattern: '\b\d{10}\b', weight: 2.0}
         - {kind: max_words, name: word_limit, max: 60}
+        - {kind: min_words, name: substantive, min: 8, ignore_pattern: 'This is general information.*advice\.|Source: .*'}
         - {kind: format, name: house_format, pattern: 'Answer: .+\n(?:.*\n)*Source: POL-\d{4}'}
         - {kind: remembers, name: remembers_case, pattern: 'CASE-\d{5}'}
         - {kind: no_repeat, name: no_repeat}
@@ -142,25 +143,37 @@ class Contains(_Rule):
         return None if found else f"missing {self.text!r}"
 
 
-class MaxWords(_Rule):
+class _WordCountRule(_Rule):
+    """A word count, optionally of the answer's own content: `ignore_pattern` (a regex) is removed first, so
+    boilerplate every answer must carry (a disclaimer, a `Source:` line) does not count as saying something."""
+
+    ignore_pattern: Annotated[str | None, AfterValidator(lambda p: p if p is None else check_regex(p))] = None
+
+    def words(self, answer: str) -> int:
+        if self.ignore_pattern:
+            answer = compile_regex(self.ignore_pattern).sub(" ", answer)
+        return count_words(answer)
+
+
+class MaxWords(_WordCountRule):
     """Passes when the answer has at most `max` whitespace-separated words."""
 
     kind: Literal["max_words"] = "max_words"
     max: int = Field(ge=1)
 
     def check(self, turn: Turn) -> str | None:
-        n = count_words(turn.answer)
+        n = self.words(turn.answer)
         return f"{n} words > {self.max}" if n > self.max else None
 
 
-class MinWords(_Rule):
+class MinWords(_WordCountRule):
     """Passes when the answer has at least `min` whitespace-separated words."""
 
     kind: Literal["min_words"] = "min_words"
     min: int = Field(ge=1)
 
     def check(self, turn: Turn) -> str | None:
-        n = count_words(turn.answer)
+        n = self.words(turn.answer)
         return f"{n} words < {self.min}" if n < self.min else None
 
 

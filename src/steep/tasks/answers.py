@@ -25,9 +25,10 @@ def heldout_prompts(rows: list[dict]) -> list[list[dict]]:
 
 
 def judged_answers(generator: HFChatGenerator, judge: Judge, prompts: list[list[dict]], generation: GenerationConfig, seed: int):
-    """One sampled answer per prompt and the judge's verdict on it."""
+    """One sampled answer per prompt and the judge's verdict on it (one `judge_batch`: a model judge batches or
+    sends the requests concurrently)."""
     answers = [g.text for g in generator.generate_chat(prompts, generation, seed=seed)]
-    verdicts = [judge.judge(prompt, answer) for prompt, answer in zip(prompts, answers)]
+    verdicts = judge.judge_batch(prompts, answers)
     return answers, verdicts
 
 

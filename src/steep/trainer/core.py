@@ -239,22 +239,37 @@ def train_chats(model, tokenizer, conversations: list[list[dict]], *, lora: Lora
     return trainer.model, summary
 
 
-def train_dpo(policy, tokenizer, pairs: list[dict], *, lora: LoraConfig, optim: OptimConfig, beta: float, max_length: int, place: TrainPlace):
+def train_dpo(
+    policy, tokenizer, pairs: list[dict], *, lora: LoraConfig, optim: OptimConfig, beta: float, max_length: int, place: TrainPlace,
+    reference: str = "input", sft_loss_weight: float = 0.0,
+):
     """DPO on `{prompt, chosen, rejected}` rows (messages form) with core trl's DPOTrainer; (peft model, summary).
 
-    A policy that already carries an adapter keeps training it; the reference is the same weights with the
-    adapter disabled (trl's default for a peft model), so no second copy of the model is held in memory."""
+    A plain model gets a new LoRA adapter; a policy that already carries one keeps training it. The reference:
+    `input`, the same weights with the adapter disabled (the stage's input model, no second copy in memory);
+    `previous_round`, a frozen copy of the adapter as it was when this call began (trl names it "ref"; for a
+    fresh adapter both are the input model). `sft_loss_weight` > 0 adds the chosen answers' NLL to the loss
+    (trl's `sft` loss beside `sigmoid`: RPO), which keeps a small policy's format and length while it moves."""
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
-    args = DPOConfig(**training_arguments(optim, place), beta=beta, max_length=max_length)
+    losses = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, sft_loss_weight]} if sft_loss_weight > 0 else {}
+    args = DPOConfig(**training_arguments(optim, place), beta=beta, max_length=max_length, **losses)
     set_seed(place.seed)
     peft_config = None if hasattr(policy, "peft_config") else peft_lora_config(lora)
     trainer = DPOTrainer(model=policy, args=args, train_dataset=Dataset.from_list(pairs), processing_class=tokenizer, peft_config=peft_config)
+    # trl copies an existing adapter into a frozen "ref" adapter and uses it as the reference; without one it
+    # disables the adapter instead. Deleting the copy makes the reference the input model.
+    if reference == "input" and "ref" in trainer.model.peft_config:
+        trainer.model.delete_adapter("ref")
     summary = fit(trainer, place)
     logged = [entry for entry in trainer.state.log_history if "loss" in entry]
     summary["reward_margin_final"] = logged[-1].get("rewards/margins") if logged else None
-    return trainer.model, summary
+    summary["reward_accuracy_final"] = logged[-1].get("rewards/accuracies") if logged else None
+    model = trainer.model
+    if "ref" in model.peft_config:  # the reference copy is not part of the policy: never saved with it
+        model.delete_adapter("ref")
+    return model, summary
 
 
 def combine_summaries(summaries: list[dict]) -> dict:
