@@ -26,9 +26,10 @@ class FixedGenerator:
     def __init__(self, replies):
         self.replies = list(replies)
 
-    def generate_chat(self, conversations, generation, seed=None):
-        assert len(conversations) == len(self.replies)
-        return [GeneratedText(text, 1, 1, "stop") for text in self.replies]
+    def sample(self, conversations, k, generation, seed=None):
+        assert len(conversations) * k == len(self.replies)
+        replies = [GeneratedText(text, 1, 1, "stop") for text in self.replies]
+        return [replies[i * k : (i + 1) * k] for i in range(len(conversations))]
 
 
 def test_best_and_worst_make_the_pair_and_all_tied_prompts_make_none():

@@ -1,26 +1,26 @@
 """Batched chat generation with transformers: the engine behind sampling in dpo/rs, held-out tasks, and the server.
 
-Prompts are rendered with the model's own chat template (`add_generation_prompt=True`), left-padded so every row
-ends at the same position, and generation stops at the end-of-turn token. vLLM and a static-cache/compiled path
-plug in behind the same `generate_chat` signature in a later issue.
+    engine = HFChatGenerator(model, tokenizer, device="cpu")
+    replies = engine.generate_chat(conversations, GenerationConfig(...), seed=0)      # one reply each
+    groups = engine.sample(conversations, k=4, generation=GenerationConfig(...), seed=0)  # k replies each
+
+Prompts are rendered with the model's own chat template (`add_generation_prompt=True`), sorted by length so a
+batch pads little, left-padded so every row ends at the same position, and generation stops at the model's
+end-of-turn tokens. `sample` computes each prompt's prefill once and shares its KV cache among the prompt's k
+samples: with 486-token prompts and 128 new tokens, plain `generate` on k copies of a prompt spends k prefills
+of 486 tokens for 128 decode steps; here one. The OpenAI-compatible engine (`steep.generate.openai_engine`) has
+the same two methods, so dpo and rs sample from a vLLM server the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from steep.generate.config import GenerationConfig
+from steep.generate.reply import GeneratedText
 from steep.model.template import end_of_turn_ids
 
-
-@dataclass
-class GeneratedText:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str  # "stop" | "length"
+__all__ = ["GeneratedText", "HFChatGenerator"]
 
 
 class HFChatGenerator:
@@ -34,27 +34,50 @@ class HFChatGenerator:
         rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return self.tokenizer(rendered, add_special_tokens=False)["input_ids"]
 
-    @torch.no_grad()
     def generate_chat(self, conversations: list[list[dict]], generation: GenerationConfig, seed: int | None = None) -> list[GeneratedText]:
-        """One assistant reply per conversation, batched `generation.batch_size` at a time."""
+        """One assistant reply per conversation, in input order."""
+        return [group[0] for group in self.sample(conversations, 1, generation, seed=seed)]
+
+    @torch.no_grad()
+    def sample(self, conversations: list[list[dict]], k: int, generation: GenerationConfig, seed: int | None = None) -> list[list[GeneratedText]]:
+        """`k` replies per conversation, grouped: result[i] holds conversation i's k replies.
+
+        Prompts go shortest first, `generation.batch_size // k` prompts (so about `batch_size` rows) a batch."""
         was_training = self.model.training
         self.model.eval()
         if seed is not None:
             torch.manual_seed(seed)
-        results: list[GeneratedText] = []
-        for begin in range(0, len(conversations), generation.batch_size):
-            results.extend(self._generate_batch(conversations[begin : begin + generation.batch_size], generation))
+        prompts = [self.render(messages) for messages in conversations]
+        order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i]), i))
+        per_batch = max(1, generation.batch_size // k)
+        results: list[list[GeneratedText]] = [[] for _ in prompts]
+        for begin in range(0, len(order), per_batch):
+            batch = order[begin : begin + per_batch]
+            replies = self._generate_batch([prompts[i] for i in batch], k, generation)
+            for slot, index in enumerate(batch):
+                results[index] = replies[slot * k : (slot + 1) * k]
         if was_training:
             self.model.train()
         return results
 
-    def sample(self, conversations: list[list[dict]], k: int, generation: GenerationConfig, seed: int | None = None) -> list[list[GeneratedText]]:
-        """`k` replies per conversation, grouped: result[i] holds conversation i's k replies."""
-        flat = self.generate_chat([c for c in conversations for _ in range(k)], generation, seed=seed)
-        return [flat[i * k : (i + 1) * k] for i in range(len(conversations))]
+    def _prefill_shared(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int):
+        """The KV cache of every prompt but its last token, computed once and repeated for the prompt's k rows;
+        `generate` then runs only the last prompt token and the new ones. None when there is nothing to share."""
+        from transformers import DynamicCache
 
-    def _generate_batch(self, conversations: list[list[dict]], generation: GenerationConfig) -> list[GeneratedText]:
-        prompts = [self.render(messages) for messages in conversations]
+        if k == 1 or input_ids.shape[1] < 2:
+            return None
+        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=self.model.config)
+        self.model(
+            input_ids=input_ids[:, :-1], attention_mask=attention_mask[:, :-1], position_ids=positions[:, :-1],
+            past_key_values=cache, use_cache=True,
+        )  # fmt: skip
+        cache.batch_repeat_interleave(k)
+        return cache
+
+    def _generate_batch(self, prompts: list[list[int]], k: int, generation: GenerationConfig) -> list[GeneratedText]:
+        """k replies for each of `prompts` (token ids), flat: prompt 0's k replies, then prompt 1's, ..."""
         width = max(len(p) for p in prompts)
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_ids[0]
         input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
@@ -62,10 +85,13 @@ class HFChatGenerator:
         for row, prompt in enumerate(prompts):
             input_ids[row, width - len(prompt) :] = torch.tensor(prompt)
             attention_mask[row, width - len(prompt) :] = 1
+        input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
+        cache = self._prefill_shared(input_ids, attention_mask, k)
         sampling = generation.temperature > 0
         output = self.model.generate(
-            input_ids=input_ids.to(self.device),
-            attention_mask=attention_mask.to(self.device),
+            input_ids=input_ids.repeat_interleave(k, dim=0),
+            attention_mask=attention_mask.repeat_interleave(k, dim=0),
+            past_key_values=cache,
             max_new_tokens=generation.max_new_tokens,
             do_sample=sampling,
             temperature=generation.temperature if sampling else None,
@@ -75,7 +101,8 @@ class HFChatGenerator:
             pad_token_id=pad_id,
         )
         results = []
-        for row, prompt in enumerate(prompts):
+        for row in range(output.shape[0]):
+            prompt = prompts[row // k]
             new_tokens = output[row, width:].tolist()
             finish = "length"
             for index, token in enumerate(new_tokens):

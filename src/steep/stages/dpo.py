@@ -33,7 +33,7 @@ from typing import Literal
 from pydantic import Field
 
 from steep.artifacts import atomic_write_json, read_jsonl, write_jsonl
-from steep.generate.config import GenerationConfig
+from steep.generate.config import EngineConfig, GenerationConfig, HFEngineConfig
 from steep.judge.factory import JudgeConfig
 from steep.model.config import LoraConfig
 from steep.schema import ExistingPath, StrictModel
@@ -71,6 +71,7 @@ class DpoConfig(StrictModel):
     lora: LoraConfig = LoraConfig()
     optim: OptimConfig = OptimConfig(learning_rate=5e-4, epochs=2, batch_size=8)
     generation: GenerationConfig = GenerationConfig(temperature=1.0)
+    engine: EngineConfig = Field(HFEngineConfig(), description="where training answers are sampled: hf (in process) or openai (a vLLM server)")
     heldout_generation: GenerationConfig = GenerationConfig(temperature=0.0)
     heldout_samples: int = Field(1, ge=1, description="answers sampled per held-out prompt (use >1 with temperature > 0)")
 
@@ -90,10 +91,10 @@ def sample_preference_pairs(
 
     A prompt yields no pair when its best and worst answers' scores differ by at most `min_margin` (all tied)."""
     from steep.judge.base import pair_from_verdicts
-    from steep.tasks.answers import judged_answers
 
     repeated = [prompt for prompt in prompts for _ in range(k)]
-    answers, verdicts = judged_answers(generator, judge, repeated, generation, seed)
+    answers = [reply.text for group in generator.sample(prompts, k, generation, seed=seed) for reply in group]
+    verdicts = judge.judge_batch(repeated, answers)
     samples, pairs = [], []
     for index, prompt in enumerate(prompts):
         group = slice(index * k, (index + 1) * k)
@@ -169,6 +170,7 @@ def _append_metrics_row(path: Path, row: dict) -> None:
 def run(ctx: StageContext) -> dict:
     from peft import PeftModel
 
+    from steep.generate import build_engine
     from steep.generate.hf import HFChatGenerator
     from steep.judge.factory import build_training_judge
     from steep.model.export import save_adapter_and_model
@@ -209,6 +211,16 @@ def run(ctx: StageContext) -> dict:
             policy, policy_dir = PeftModel.from_pretrained(model, policy_dir, is_trainable=True), None
         return policy
 
+    server = build_engine(cfg.engine) if cfg.engine.kind != "hf" else None
+
+    def sampler(index: int):
+        """The engine that samples round `index`'s answers from the current policy."""
+        if server is None:
+            return HFChatGenerator(current_policy(), tokenizer, ctx.device)
+        if kept_dir is not None:  # the server holds the input model; the policy is an adapter on it
+            server.use_adapter(f"steep-dpo-{ctx.work_dir.parent.name}-{kept_dir.parent.name}", kept_dir)
+        return server
+
     for index in range(cfg.rounds):
         round_dir = state / f"round{index}"
         done = round_dir / "done.json"
@@ -216,7 +228,7 @@ def run(ctx: StageContext) -> dict:
             samples, pairs = read_jsonl(round_dir / "samples.jsonl"), read_jsonl(round_dir / "pairs.jsonl")
             ctx.log.info(f"round {index}: reusing {len(samples)} judged samples and {len(pairs)} pairs from an earlier attempt")
         else:
-            generator = HFChatGenerator(current_policy(), tokenizer, ctx.device)
+            generator = sampler(index)
             chosen_prompts = round_prompts(prompts, cfg.max_prompts_per_round, index)
             samples, pairs = sample_preference_pairs(
                 generator, judge, chosen_prompts, k, cfg.generation, ctx.seed + index, cfg.min_margin, cfg.length_neutral_pairs

@@ -24,14 +24,6 @@ def heldout_prompts(rows: list[dict]) -> list[list[dict]]:
     return prompts
 
 
-def judged_answers(generator: HFChatGenerator, judge: Judge, prompts: list[list[dict]], generation: GenerationConfig, seed: int):
-    """One sampled answer per prompt and the judge's verdict on it (one `judge_batch`: a model judge batches or
-    sends the requests concurrently)."""
-    answers = [g.text for g in generator.generate_chat(prompts, generation, seed=seed)]
-    verdicts = judge.judge_batch(prompts, answers)
-    return answers, verdicts
-
-
 def measure_format(generator: HFChatGenerator, task: FormatTask, seed: int) -> tuple[float, list[list[dict]], list[str]]:
     """(format adherence, the prompts, the answers)."""
     prompts = heldout_prompts(read_jsonl(task.heldout)[: task.max_prompts])
@@ -55,6 +47,8 @@ def measure_rules(generator: HFChatGenerator, judge: Judge, task: RulesTask, see
     what DPO optimizes and steadier than one greedy answer per prompt from a small model."""
     prompts = [row["messages"] for row in read_jsonl(task.heldout)][: task.max_prompts]
     repeated = [prompt for prompt in prompts for _ in range(task.samples)]
-    answers, verdicts = judged_answers(generator, judge, repeated, task.generation, seed)
+    groups = generator.sample(prompts, task.samples, task.generation, seed=seed)  # one prefill per prompt
+    answers = [reply.text for group in groups for reply in group]
+    verdicts = judge.judge_batch(repeated, answers)
     records = [{"prompt": p, "answer": a, **v.to_dict()} for p, a, v in zip(repeated, answers, verdicts)]
     return rules_report(answers, verdicts), records
