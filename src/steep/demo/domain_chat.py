@@ -181,9 +181,7 @@ def _recall_turn(rng: Random, used: set[str]) -> str:
 
 def rs_rows(rng: Random, n: int, used: set[str], used_cases: set[str], prefix: str) -> list[dict[str, Any]]:
     """Scenarios of 10-12 short user turns. The first states the case id; no later turn repeats it, and about
-    half the scenarios ask for it back at turn 9 or later, so only an assistant that remembered can answer.
-    The case id is the scenario's fact (`facts`: due on every turn, asked back at the recall turn); `goal` says
-    what the user wants, for a model-played user."""
+    half the scenarios ask for it back at turn 9 or later, so only an assistant that remembered can answer."""
     rows = []
     for i in range(n):
         case_id = _unique(lambda: f"CASE-{rng.randint(10000, 99999)}", used_cases, "case id")
@@ -205,11 +203,6 @@ def rs_rows(rng: Random, n: int, used: set[str], used_cases: set[str], prefix: s
             current, f = _next_fact(rng, current, seen)
             seen.add(id(f))
             turns.append(follow_up(rng, f, used))
-        # the case number is the fact every answer should carry (the house convention `For case CASE-ddddd: `,
-        # which the `remembers` rule checks); the recall turn asks it back explicitly
-        case_fact = {"name": "case_id", "value": case_id, "stated_at_turn": 1, "recall": "every_turn",
-                     "asked_at_turns": [recall_at + 1] if recall_at > 0 else [], "label": "case number"}
         rows.append({"id": f"{prefix}-{i + 1:04d}", "case_id": case_id, "persona": rng.choice(PERSONAS),
-                     "topic": policy.topic, "goal": f"answers on {policy.topic.lower()} for case {case_id}",
-                     "user_turns": turns, "facts": [case_fact]})
+                     "topic": policy.topic, "user_turns": turns})
     return rows
