@@ -112,10 +112,18 @@ def test_dpo_raises_the_strict_pass_rate_without_changing_length_or_format(demo)
 
 def test_rs_raises_late_turn_coherence(demo):
     m = metrics(demo, "rs")
-    assert m["coherence_late_after"] > m["coherence_late_before"]
-    assert m["mean_score_kept"] >= m["mean_score_all"]
-    dialogue = json.loads((demo["run_dir"] / "rs" / "dialogues.jsonl").read_text().splitlines()[0])
-    assert len(dialogue["turn_scores"]) >= 10 and len(dialogue["turn_rationales"]) == len(dialogue["turn_scores"])
+    # issue 12's done-when: late fact recall up by 20 points, the late rule pass rate not down, real rejection
+    assert m["fact_recall_late_after"] >= m["fact_recall_late_before"] + 0.20
+    assert m["coherence_late_after"] >= m["coherence_late_before"]
+    assert m["kept"] < m["dialogues"] and m["mean_score_kept"] >= m["mean_score_all"]
+    assert "tied_scenarios" in m and isinstance(m["scenarios_without_keeper"], list)
+    dialogues = [json.loads(line) for line in (demo["run_dir"] / "rs" / "dialogues.jsonl").read_text().splitlines()]
+    assert len(dialogues) >= 4 * len({d["scenario_id"] for d in dialogues})  # K >= 4 candidates per scenario
+    first = dialogues[0]
+    assert len(first["turn_scores"]) >= 10 and len(first["turn_rationales"]) == len(first["turn_scores"])
+    assert all({"kept", "worst_turn", "worst_turn_score", "fact_recall", "score"} <= set(d) for d in dialogues)
+    assert 1 <= first["worst_turn"] <= len(first["turn_scores"])
+    assert first["worst_turn_score"] == min(first["turn_scores"])
 
 
 def test_serve_smoke_and_template_hash_lineage(demo):

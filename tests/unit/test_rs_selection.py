@@ -59,3 +59,99 @@ def test_keep_best_per_scenario_is_deterministic():
     ]
     kept = keep_best(dialogues, 1)
     assert [(d["scenario_id"], d["rollout"]) for d in kept] == [("a", 1), ("b", 0)]
+
+
+# ---- whole-conversation scoring, fact recall, selection ----
+
+import pytest  # noqa: E402
+
+from steep.simulate import TemplateUser  # noqa: E402
+from steep.stages.rs import RsConfig, select  # noqa: E402
+from steep.tasks.dialogue import conversation_score  # noqa: E402
+from steep.tasks.metrics import fact_checks, fact_recall, fact_recall_late, shingle_jaccard  # noqa: E402
+
+CASE_FACT = {"name": "case_id", "value": "CASE-12345", "recall": "every_turn"}
+NAME_FACT = {"name": "name", "value": "Ana Ruiz", "recall": "when_asked"}
+
+
+def test_one_bad_turn_sinks_a_conversation():
+    spiky = [1.0] * 11 + [0.0]
+    steady = [0.75] * 12
+    assert conversation_score(spiky, None, worst_turn_weight=0.0, fact_recall_weight=0.0) > 0.75  # the mean hides it
+    assert conversation_score(spiky, None, worst_turn_weight=0.5, fact_recall_weight=0.0) == pytest.approx(0.5 * 11 / 12)
+    assert conversation_score(spiky, None, worst_turn_weight=0.5, fact_recall_weight=0.0) < conversation_score(steady, None, worst_turn_weight=0.5, fact_recall_weight=0.0)
+    assert conversation_score([0.5], 1.0, worst_turn_weight=0.0, fact_recall_weight=0.5) == 0.75
+
+
+def test_judged_dialogue_records_its_worst_turn_and_fact_misses():
+    generator = CyclingGenerator(["CASE-12345 noted", "far too many words for the limit here", "CASE-12345 ok"])
+    dialogues = roll_out(generator, [SCENARIO], 1, 10, "", GenerationConfig(), 0)
+    judge_dialogues(JUDGE, dialogues, worst_turn_weight=0.5, fact_recall_weight=0.25)
+    d = dialogues[0]
+    assert d["turn_scores"] == [1.0, 0.0, 1.0, 1.0]
+    assert d["worst_turn"] == 2 and d["worst_turn_score"] == 0.0 and "remembers_case" in d["worst_turn_rationale"]
+    assert d["fact_recall"] == 0.75 and d["fact_misses"] == [{"turn": 2, "fact": "case_id"}]
+    assert d["score"] == pytest.approx(0.25 * 0.75 + 0.5 * 0.0 + 0.25 * 0.75)
+    assert d["end_reason"] == "script_done"
+
+
+def test_fact_recall_counts_due_facts_only():
+    messages = [
+        {"role": "user", "content": "Case CASE-12345."}, {"role": "assistant", "content": "For case CASE-12345: hi"},
+        {"role": "user", "content": "I'm Ana Ruiz."}, {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "Who am I?"}, {"role": "assistant", "content": "ana  ruiz, case-12345"},
+    ]  # fmt: skip
+    checks = fact_checks(messages, [CASE_FACT, NAME_FACT], {"3": ["name"]})
+    # the name is due only where it was asked; the case every turn; a match ignores case and spacing
+    assert checks == [{"turn": 1, "fact": "case_id", "hit": True}, {"turn": 2, "fact": "case_id", "hit": False},
+                      {"turn": 3, "fact": "case_id", "hit": True}, {"turn": 3, "fact": "name", "hit": True}]  # fmt: skip
+    assert fact_recall([checks]) == 0.75
+    assert fact_recall_late([checks], from_turn=3) == 1.0 and fact_recall_late([checks], from_turn=8) is None
+    not_yet = fact_checks(messages[:2], [NAME_FACT], {"1": ["name"]})
+    assert not_yet == []  # asked before it was ever stated: nothing to remember
+
+
+def test_template_user_asks_are_recorded_for_fact_recall():
+    scenario = Scenario(id="s2", case_id="CASE-12345", user_turns=["About CASE-12345: hi", "next", "my case?"],
+                        facts=[{"name": "case_id", "value": "CASE-12345", "recall": "when_asked", "asked_at_turns": [3]}])  # fmt: skip
+    dialogues = roll_out(CyclingGenerator(["no idea"]), [scenario], 1, 10, "", GenerationConfig(), 0,
+                         make_user=lambda s: TemplateUser(s, max_turns=10, patience=2))  # fmt: skip
+    d = dialogues[0]
+    assert d["end_reason"] == "gave_up" and d["user_asks"] == {"3": ["case_id"], "4": ["case_id"]}
+    judge_dialogues(JUDGE, dialogues)
+    assert d["fact_recall"] == 0.0 and [m["turn"] for m in d["fact_misses"]] == [3, 4]
+
+
+
+def _defaults(**kw):
+    fields = {name: f.default for name, f in RsConfig.model_fields.items() if not f.is_required()}
+    return RsConfig.model_construct(**{**fields, **kw})
+
+
+def _d(sid, rollout, score, text="x"):
+    return {"scenario_id": sid, "rollout": rollout, "score": score, "messages": [{"role": "assistant", "content": text}]}
+
+
+def test_select_top_k_fraction_threshold_and_lists_scenarios_without_keeper():
+    dialogues = [_d("a", i, s, f"answer {i} " * 3 + str(i)) for i, s in enumerate([0.2, 0.9, 0.6, 0.8])] + [_d("b", 0, 0.1), _d("b", 1, 0.2, "y")]
+    found = select(dialogues, _defaults(keep="top_k", keep_per_scenario=1, min_score=0.5))
+    assert [(d["scenario_id"], d["rollout"]) for d in found["kept"]] == [("a", 1)]
+    assert found["without_keeper"] == ["b"] and {d["reject_reason"] for d in dialogues if d["scenario_id"] == "b"} == {"below_min_score"}
+    found = select(dialogues, _defaults(keep="top_fraction", keep_fraction=0.5, min_score=0.0))
+    assert [(d["scenario_id"], d["rollout"]) for d in found["kept"]] == [("a", 1), ("a", 3), ("b", 1)]
+    found = select(dialogues, _defaults(keep="above_min_score", min_score=0.55))
+    assert [d["rollout"] for d in found["kept"]] == [1, 3, 2] and dialogues[0]["reject_reason"] == "below_min_score"
+
+
+def test_select_drops_near_duplicates_within_and_across_rounds_and_flags_ties():
+    same = "Answer: For case CASE-12345: the fee is five pounds a month.\nSource: POL-0001"
+    dialogues = [_d("a", 0, 0.9, same), _d("a", 1, 0.9, same + " Thanks"), _d("a", 2, 0.5, "something else entirely, said otherwise")]
+    assert shingle_jaccard(same, same + " Thanks") > 0.8
+    found = select(dialogues, _defaults(keep="top_fraction", keep_fraction=0.5, near_duplicate_jaccard=0.8))
+    assert [d["rollout"] for d in found["kept"]] == [0, 2] and dialogues[1]["reject_reason"] == "near_duplicate"
+    # a keeper of an earlier round blocks its near-duplicate in this one: the pool stays diverse
+    found = select([_d("a", 0, 0.9, same)], _defaults(), pooled=[_d("a", 3, 0.9, same)])
+    assert found["kept"] == [] and found["without_keeper"] == []
+    tied = [_d("t", i, 0.5, f"reply number {i} is here") for i in range(4)]
+    found = select(tied, _defaults())
+    assert found["tied"] == ["t"] and all(d["tied"] for d in tied) and len(found["kept"]) == 1

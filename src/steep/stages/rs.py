@@ -2,31 +2,69 @@
 
     steep rs PIPELINE.yaml
 
-Each scenario is rolled out `rollouts_per_scenario` times (sampling), turn by turn, all conversations batched
-together; with `candidates_per_turn` > 1 every turn is itself the judge's best of that many samples. The judge
-scores every assistant turn (scores and rationales are kept in `dialogues.jsonl`); a conversation's score is the
-mean of its turns. The best `keep_per_scenario` of each scenario go to `kept.jsonl` and LoRA SFT trains on them,
-loss on assistant turns only. The metric is late-turn coherence: the mean judge score of assistant turns >=
-`late_turn` in rollouts of held-out scenarios.
+Each round, every scenario is rolled out `rollouts_per_scenario` times (K candidate conversations, sampled
+from the current policy, all batched together) against a simulated user (`user`: scripted, template or a
+model) that states facts (a name, a reference number, a constraint), asks them back, and ends when its goal is
+reached, it gives up, or at `max_turns`. With `candidates_per_turn` > 1 every turn is itself the best of that
+many samples. The judge scores every assistant turn (the judge door: rules, HTTP and model judges alike), and a
+conversation's score blends the mean turn, the worst turn (one bad turn sinks a conversation) and fact recall
+(did the replies keep what the user said; judge-independent, from the scenario's facts).
 
-A killed rs resumes: the judged dialogues are written before training starts and reused by a rerun, and training
-continues from its last checkpoint.
+Selection, per scenario: the top `keep_per_scenario`, the top `keep_fraction`, or every candidate at or above
+`min_score` (`keep`); never below `min_score`; near-duplicate keepers (word-shingle Jaccard >=
+`near_duplicate_jaccard` with a keeper of the same scenario, this round or earlier) dropped. Keepers pool across
+rounds, and each round trains a fresh LoRA on the input model with the whole pool (as ReST-EM retrains from the
+base each iteration: no drift compounds, and training on the last round alone would forget earlier behaviour).
+Loss on every assistant turn. Scenarios with no keeper are listed in the metrics and the log; scenarios whose
+candidates all score the same are warned about loudly and counted (`tied_scenarios`): the judge cannot tell
+them apart, so "keeping the best" is a coin flip there.
+
+Held-out (before = the input model, after = the trained one, same scenarios, user and seed): `coherence_late`
+(mean rule score on turns >= `late_turn`), `fact_recall_late`, `all_rules_late`, both by turn, and why users
+stopped (`end_reasons`).
+
+`dialogues.jsonl` holds every candidate of every round with its scores, worst turn, fact misses, `kept` and
+`reject_reason`; `kept.jsonl` the pooled keepers. A killed rs resumes per round: a round's judged dialogues are
+written before its training starts and reused by a rerun, a finished round's adapter is reloaded, and
+training continues from its last checkpoint.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import shutil
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from steep.artifacts import atomic_write_json, read_jsonl, write_jsonl
 from steep.generate.config import GenerationConfig
 from steep.judge.factory import JudgeConfig
 from steep.model.config import LoraConfig
 from steep.schema import ExistingPath, StrictModel
+from steep.simulate.model_user import TemplateUserConfig, UserConfig
 from steep.stage import FileInput, PreviousModel, StageContext, StageSpec
+from steep.tasks.metrics import shingle_jaccard
 from steep.tasks.spec import CoherenceTask
 from steep.trainer.config import OptimConfig
+
+TIE = 1e-9  # candidates whose scores differ by less than this are tied
+
+
+class ConversationScoring(StrictModel):
+    """score = (1 - worst_turn_weight - fact_recall_weight) * mean turn + worst_turn_weight * worst turn +
+    fact_recall_weight * fact recall (its weight goes to the mean when no fact is due)."""
+
+    worst_turn_weight: float = Field(0.3, ge=0, le=1)
+    fact_recall_weight: float = Field(0.3, ge=0, le=1)
+    per_turn_fact_weight: float = Field(0.5, ge=0, le=1, description="fact recall's share when candidates_per_turn picks a turn's best")
+
+    @model_validator(mode="after")
+    def _weights_sum(self) -> ConversationScoring:
+        if self.worst_turn_weight + self.fact_recall_weight > 1:
+            raise ValueError("worst_turn_weight + fact_recall_weight must be <= 1")
+        return self
 
 
 class RsConfig(StrictModel):
@@ -37,13 +75,21 @@ class RsConfig(StrictModel):
     heldout: ExistingPath
     judge: JudgeConfig
     system_prompt: str = ""
+    user: UserConfig = TemplateUserConfig()
     max_scenarios: int = Field(1000, ge=1, description="scenarios rolled out (the first N of the file)")
-    rollouts_per_scenario: int = Field(4, ge=1)
-    candidates_per_turn: int = Field(1, ge=1, description="sample k replies per turn and keep the judge's best")
-    keep_per_scenario: int = Field(1, ge=1)
-    min_score: float = Field(0.0, ge=0, le=1, description="drop kept dialogues scoring below this")
+    rollouts_per_scenario: int = Field(4, ge=1, description="K candidate conversations per scenario and round")
+    candidates_per_turn: int = Field(1, ge=1, description="sample k replies per turn and keep the best")
+    rounds: int = Field(1, ge=1, description="roll out from the current policy, pool keepers, retrain; repeat")
+    keep: Literal["top_k", "top_fraction", "above_min_score"] = "top_k"
+    keep_per_scenario: int = Field(1, ge=1, description="keep: top_k keeps this many per scenario")
+    keep_fraction: float = Field(0.25, gt=0, le=1, description="keep: top_fraction keeps ceil(this * K) per scenario")
+    min_score: float = Field(0.0, ge=0, le=1, description="never keep a dialogue scoring below this")
+    near_duplicate_jaccard: float = Field(0.8, gt=0, le=1, description="drop a keeper this similar to one already kept (1.0: exact only)")
+    scoring: ConversationScoring = ConversationScoring()
+    hint_prefill: str | None = Field(None, description="STaR-style hint for training rollouts: a reply prefix with {fact} fields, e.g. 'Answer: For case {case_id}:'")
+    hint_share: float = Field(0.5, ge=0, le=1, description="share of each turn's candidates that start from hint_prefill")
     max_turns: int = Field(12, ge=1)
-    late_turn: int = Field(8, ge=1, description="coherence_late averages assistant turns with index >= this")
+    late_turn: int = Field(8, ge=1, description="coherence_late and fact_recall_late use assistant turns >= this")
     max_length: int = Field(1536, ge=16)
     max_heldout: int = Field(16, ge=1)
     heldout_rollouts: int = Field(1, ge=1, description="rollouts per held-out scenario (use >1 with temperature > 0)")
@@ -58,6 +104,7 @@ def heldout_tasks(cfg: RsConfig) -> list[CoherenceTask]:
         CoherenceTask(
             heldout=cfg.heldout, judge=cfg.judge, system_prompt=cfg.system_prompt, max_dialogues=cfg.max_heldout,
             max_turns=cfg.max_turns, late_turn=cfg.late_turn, rollouts=cfg.heldout_rollouts, generation=cfg.heldout_generation,
+            user=cfg.user,
         )
     ]  # fmt: skip
 
@@ -77,23 +124,93 @@ def keep_best(dialogues: list[dict], keep: int) -> list[dict]:
     return kept
 
 
-def _roll_out_and_select(ctx: StageContext, generator, judge) -> tuple[list[dict], list[dict]]:
+def assistant_text(dialogue: dict) -> str:
+    return "\n".join(m["content"] for m in dialogue["messages"] if m["role"] == "assistant")
+
+
+def select(dialogues: list[dict], cfg: RsConfig, pooled: list[dict] = ()) -> dict:
+    """Mark every dialogue `kept` (with a `reject_reason` when not) and return what selection found:
+    `{kept, tied, without_keeper}` (the kept dialogues; scenario ids whose candidates all scored the same; ids with
+    no candidate at or above `min_score`). `pooled`: keepers of earlier rounds, for near-duplicate checks."""
+    by_scenario: dict[str, list[dict]] = {}
+    for dialogue in dialogues:
+        by_scenario.setdefault(dialogue["scenario_id"], []).append(dialogue)
+    earlier: dict[str, list[str]] = {}
+    for keeper in pooled:
+        earlier.setdefault(keeper["scenario_id"], []).append(assistant_text(keeper))
+    kept, tied, without = [], [], []
+    for scenario_id, group in by_scenario.items():
+        scores = [d["score"] for d in group]
+        is_tied = len(group) > 1 and max(scores) - min(scores) < TIE
+        if is_tied:
+            tied.append(scenario_id)
+        quota = {"top_k": cfg.keep_per_scenario, "top_fraction": math.ceil(cfg.keep_fraction * len(group)), "above_min_score": len(group)}[cfg.keep]
+        texts = list(earlier.get(scenario_id, []))
+        n_kept = 0
+        for dialogue in sorted(group, key=lambda d: (-d["score"], d["rollout"])):
+            dialogue["tied"] = is_tied
+            text = assistant_text(dialogue)
+            if dialogue["score"] < cfg.min_score:
+                reason = "below_min_score"
+            elif n_kept >= quota:
+                reason = "not_top"
+            elif any(shingle_jaccard(text, other) >= cfg.near_duplicate_jaccard for other in texts):
+                reason = "near_duplicate"
+            else:
+                reason = None
+            dialogue["kept"], dialogue["reject_reason"] = reason is None, reason
+            if reason is None:
+                n_kept += 1
+                texts.append(text)
+                kept.append(dialogue)
+        if not any(d["score"] >= cfg.min_score for d in group):
+            without.append(scenario_id)
+    return {"kept": kept, "tied": tied, "without_keeper": without}
+
+
+def _warn_ties(ctx: StageContext, round_index: int, dialogues: list[dict], tied: list[str], n_scenarios: int) -> None:
+    if not tied:
+        return
+    scores = {d["score"] for d in dialogues}
+    turn_scores = {s for d in dialogues for s in d["turn_scores"]}
+    if len(turn_scores) <= 1:
+        ctx.log.warning(
+            f"rs round {round_index}: the judge gave EVERY turn of EVERY candidate the same score "
+            f"({next(iter(turn_scores), 0.0):.3f}): it cannot tell any answer from another, so rs selects nothing "
+            "and its training is plain self-distillation. Check rs.judge (rules that match this domain, a rubric)."
+        )
+    shown = ", ".join(tied[:5]) + (", ..." if len(tied) > 5 else "")
+    ctx.log.warning(
+        f"rs round {round_index}: in {len(tied)} of {n_scenarios} scenarios all candidates scored the same "
+        f"({len(scores)} distinct conversation scores in the round); keeping 'the best' there is a coin flip: {shown}"
+    )
+
+
+def _roll_out_and_select(ctx: StageContext, generator, judge, round_index: int, pooled: list[dict], make_user) -> tuple[list[dict], dict]:
     from steep.simulate.user import load_scenarios
     from steep.tasks.dialogue import judge_dialogues, roll_out
 
     cfg: RsConfig = ctx.config
     scenarios = load_scenarios(cfg.scenarios)[: cfg.max_scenarios]
     dialogues = roll_out(
-        generator, scenarios, cfg.rollouts_per_scenario, cfg.max_turns, cfg.system_prompt, cfg.generation, ctx.seed,
-        judge=judge, candidates_per_turn=cfg.candidates_per_turn,
+        generator, scenarios, cfg.rollouts_per_scenario, cfg.max_turns, cfg.system_prompt, cfg.generation,
+        ctx.seed + 1000 * (round_index - 1), judge=judge, candidates_per_turn=cfg.candidates_per_turn,
+        make_user=make_user, fact_recall_weight=cfg.scoring.per_turn_fact_weight, hint_prefill=cfg.hint_prefill,
+        hint_share=cfg.hint_share,
     )  # fmt: skip
-    judge_dialogues(judge, dialogues)
-    kept = [d for d in keep_best(dialogues, cfg.keep_per_scenario) if d["score"] >= cfg.min_score]
-    if not kept:
-        raise RuntimeError(f"rs: no dialogue scored >= rs.min_score={cfg.min_score}; lower it or sample more")
-    write_jsonl(ctx.work_dir / "kept.jsonl", kept)
-    write_jsonl(ctx.work_dir / "dialogues.jsonl", dialogues)  # written last: its presence means rollouts are done
-    return dialogues, kept
+    judge_dialogues(judge, dialogues, worst_turn_weight=cfg.scoring.worst_turn_weight, fact_recall_weight=cfg.scoring.fact_recall_weight)
+    for dialogue in dialogues:
+        dialogue["round"] = round_index
+    found = select(dialogues, cfg, pooled)
+    return dialogues, {"round": round_index, "dialogues": len(dialogues), "kept": len(found["kept"]),
+                       "tied": found["tied"], "without_keeper": found["without_keeper"]}  # fmt: skip
+
+
+def _save_round_adapter(peft_model, out_dir) -> None:
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    peft_model.save_pretrained(tmp)
+    tmp.rename(out_dir)  # atomic: a round's adapter directory exists only complete
 
 
 def run(ctx: StageContext) -> dict:
@@ -101,57 +218,121 @@ def run(ctx: StageContext) -> dict:
     from steep.judge.factory import build_training_judge
     from steep.model.export import save_adapter_and_model
     from steep.model.load import load_chat_model
-    from steep.tasks.dialogue import measure_coherence
-    from steep.trainer.core import TrainPlace, train_chats
+    from steep.tasks.dialogue import build_users, measure_coherence_report
+    from steep.trainer.core import TrainPlace, combine_summaries, train_chats
 
     cfg: RsConfig = ctx.config
     model, tokenizer, template_sha = load_chat_model(ctx, cfg.lora)
     judge = build_training_judge(cfg.judge, where="rs.judge")
     task = heldout_tasks(cfg)[0]
-    generator = HFChatGenerator(model, tokenizer, ctx.device)
+    make_user = build_users(cfg.user, max_turns=cfg.max_turns, seed=ctx.seed, device=ctx.device)
+    checkpoints = ctx.work_dir / "checkpoints"
 
-    before_path = ctx.work_dir / "checkpoints" / "heldout_before.json"
+    before_path = checkpoints / "heldout_before_report.json"
     if before_path.exists():
-        before, before_by_turn = json.loads(before_path.read_text(encoding="utf-8"))
+        before = json.loads(before_path.read_text(encoding="utf-8"))
     else:
-        before, before_by_turn, _ = measure_coherence(generator, judge, task, ctx.seed)
-        atomic_write_json(before_path, [before, before_by_turn])
-    ctx.log.info(f"held-out late coherence (turns >= {cfg.late_turn}) before: {before:.3f}")
+        before = measure_coherence_report(HFChatGenerator(model, tokenizer, ctx.device), judge, task, ctx.seed, make_user)[0]
+        atomic_write_json(before_path, before)
+    ctx.log.info(f"held-out (turns >= {cfg.late_turn}) before: coherence {before['coherence_late']:.3f}, fact recall {_fmt(before['fact_recall_late'])}")
 
-    if (ctx.work_dir / "dialogues.jsonl").exists():
-        dialogues, kept = read_jsonl(ctx.work_dir / "dialogues.jsonl"), read_jsonl(ctx.work_dir / "kept.jsonl")
-        ctx.log.info(f"reusing {len(dialogues)} judged dialogues from an earlier attempt")
-    else:
-        dialogues, kept = _roll_out_and_select(ctx, generator, judge)
-    mean_all = sum(d["score"] for d in dialogues) / len(dialogues)
-    mean_kept = sum(d["score"] for d in kept) / len(kept)
-    ctx.log.info(f"{len(dialogues)} dialogues rolled out, mean score {mean_all:.3f}; kept {len(kept)}, mean {mean_kept:.3f}")
+    dialogues: list[dict] = []
+    pool: list[dict] = []
+    rounds: list[dict] = []
+    summaries: list[dict] = []
+    policy = model
+    peft_model = None
+    for r in range(1, cfg.rounds + 1):
+        round_dir = checkpoints / f"round-{r}"
+        if (round_dir / "dialogues.jsonl").exists():
+            round_dialogues = read_jsonl(round_dir / "dialogues.jsonl")
+            info = json.loads((round_dir / "selection.json").read_text(encoding="utf-8"))
+            ctx.log.info(f"round {r}: reusing {len(round_dialogues)} judged dialogues from an earlier attempt")
+        else:
+            round_dialogues, info = _roll_out_and_select(ctx, HFChatGenerator(policy, tokenizer, ctx.device), judge, r, pool, make_user)
+            atomic_write_json(round_dir / "selection.json", info)
+            write_jsonl(round_dir / "dialogues.jsonl", round_dialogues)  # written last: its presence means the round is judged
+        dialogues += round_dialogues
+        pool += [d for d in round_dialogues if d["kept"]]
+        rounds.append(info)
+        _report_round(ctx, info, round_dialogues)
+        if not pool:
+            raise RuntimeError(f"rs: no dialogue scored >= rs.min_score={cfg.min_score}; lower it or sample more")
+        write_jsonl(ctx.work_dir / "kept.jsonl", pool)
+        write_jsonl(ctx.work_dir / "dialogues.jsonl", dialogues)
 
-    place = TrainPlace(ctx.work_dir / "checkpoints" / "trainer", ctx.work_dir / "metrics.jsonl", seed=ctx.seed, device=ctx.device, log=ctx.log)
-    peft_model, summary = train_chats(
-        model, tokenizer, [d["messages"] for d in kept], lora=cfg.lora, optim=cfg.optim, max_length=cfg.max_length, place=place
-    )
-    after, after_by_turn, heldout_dialogues = measure_coherence(HFChatGenerator(peft_model, tokenizer, ctx.device), judge, task, ctx.seed)
-    ctx.log.info(f"held-out late coherence after: {after:.3f}")
+        adapter_dir = round_dir / "adapter"
+        if r < cfg.rounds and adapter_dir.exists():  # trained before a kill: reload it to roll out the next round
+            from peft import PeftModel
+
+            policy = PeftModel.from_pretrained(load_chat_model(ctx, cfg.lora)[0], adapter_dir)
+            ctx.log.info(f"round {r}: reusing its trained adapter")
+            continue
+        base = model if r == 1 else load_chat_model(ctx, cfg.lora)[0]  # each round trains a fresh LoRA on the input model
+        policy = None
+        place = TrainPlace(checkpoints / ("trainer" if r == 1 else f"trainer-round-{r}"), ctx.work_dir / "metrics.jsonl",
+                           phase="train" if cfg.rounds == 1 else f"round{r}", seed=ctx.seed, device=ctx.device, log=ctx.log)  # fmt: skip
+        peft_model, summary = train_chats(
+            base, tokenizer, [d["messages"] for d in pool], lora=cfg.lora, optim=cfg.optim, max_length=cfg.max_length, place=place
+        )
+        summaries.append(summary)
+        if r < cfg.rounds:
+            _save_round_adapter(peft_model, adapter_dir)
+        policy = peft_model
+
+    after, heldout_dialogues = measure_coherence_report(HFChatGenerator(peft_model, tokenizer, ctx.device), judge, task, ctx.seed, make_user)
+    ctx.log.info(f"held-out after: coherence {after['coherence_late']:.3f}, fact recall {_fmt(after['fact_recall_late'])}")
     write_jsonl(ctx.work_dir / "heldout_dialogues.jsonl", heldout_dialogues)
     saved = save_adapter_and_model(peft_model, tokenizer, ctx.work_dir)
     ctx.add_outputs("dialogues.jsonl", "kept.jsonl", "adapter", "model")
+    scenario_ids = list(dict.fromkeys(d["scenario_id"] for d in dialogues))
+    pooled_ids = {d["scenario_id"] for d in pool}
+    without = [s for s in scenario_ids if s not in pooled_ids]
+    if without:
+        ctx.log.warning(f"rs: {len(without)} scenarios have no keeper in any round (nothing scored >= {cfg.min_score}): {', '.join(without)}")
+    tied = sum(len(info["tied"]) for info in rounds)
     return {
-        "coherence_late_before": before,
-        "coherence_late_after": after,
-        # JSON keys are strings: turn numbers read back from a cached report come as "1", "2", ...
-        "coherence_by_turn_before": {str(k): v for k, v in before_by_turn.items()},
-        "coherence_by_turn_after": {str(k): v for k, v in after_by_turn.items()},
+        **{f"{key}_before": _json_keys(value) for key, value in before.items()},
+        **{f"{key}_after": _json_keys(value) for key, value in after.items()},
         "dialogues": len(dialogues),
-        "kept": len(kept),
-        "mean_score_all": mean_all,
-        "mean_score_kept": mean_kept,
+        "kept": len(pool),
+        "mean_score_all": sum(d["score"] for d in dialogues) / len(dialogues),
+        "mean_score_kept": sum(d["score"] for d in pool) / len(pool),
+        "rounds": [{**info, "tied": len(info["tied"])} for info in rounds],
+        "scenarios_without_keeper": without,
+        "tied_scenarios": tied,
+        "worst_turn_mean_all": _mean(d["worst_turn_score"] for d in dialogues),
+        "worst_turn_mean_kept": _mean(d["worst_turn_score"] for d in pool),
         "heldout_scenarios": len({d["scenario_id"] for d in heldout_dialogues}),
         "judge": judge.identity,
         "chat_template_sha256": template_sha,
         **saved,
-        **summary,
+        **combine_summaries(summaries),
     }
+
+
+def _report_round(ctx: StageContext, info: dict, round_dialogues: list[dict]) -> None:
+    kept = [d for d in round_dialogues if d["kept"]]
+    mean_all = _mean(d["score"] for d in round_dialogues)
+    ctx.log.info(f"round {info['round']}: {info['dialogues']} dialogues, mean score {mean_all:.3f}; kept {info['kept']}, mean {_fmt(_mean(d['score'] for d in kept))}")
+    n_scenarios = len({d["scenario_id"] for d in round_dialogues})
+    _warn_ties(ctx, info["round"], round_dialogues, info["tied"], n_scenarios)
+    if info["without_keeper"]:
+        ctx.log.warning(f"rs round {info['round']}: no candidate scored >= rs.min_score in {len(info['without_keeper'])} scenarios: {', '.join(info['without_keeper'])}")
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _json_keys(value):
+    # JSON keys are strings: turn numbers read back from a cached report come as "1", "2", ...
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
 
 STAGE = StageSpec(

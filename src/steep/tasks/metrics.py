@@ -109,13 +109,95 @@ def bits_per_byte(total_nll_nats: float, total_bytes: int) -> float:
     return total_nll_nats / math.log(2) / total_bytes
 
 
+# ---- fact recall: did the assistant keep what the user told it? Judge-independent, from the scenario's facts. ----
+
+
+def fact_checks(messages: Sequence[dict], facts: Sequence[dict], asks: dict | None = None) -> list[dict]:
+    """One `{turn, fact, hit}` per (assistant turn, due fact) of a conversation, in turn order.
+
+    `facts`: `{name, value, recall}` dicts (a `ScenarioFact`'s dump); `asks`: assistant turn (1-based, int or str
+    key) -> names of the facts the user message just before it asked back. A fact is stated at the first user
+    message that mentions its value (wherever the simulator put it); it is due on assistant turn t when it was
+    stated at or before user message t and either its `recall` is "every_turn" or turn t's user message asked it
+    back. A hit: the reply mentions the value (`steep.simulate.user.mentions`: case- and space-insensitive).
+    """
+    from steep.chat import message_text
+    from steep.simulate.user import mentions
+
+    asks = {int(k): set(v) for k, v in (asks or {}).items()}
+    stated: dict[str, int] = {}
+    checks: list[dict] = []
+    user_turn = 0
+    for message in messages:
+        role, text = message.get("role"), message_text(message)
+        if role == "user":
+            user_turn += 1
+            for fact in facts:
+                if fact["name"] not in stated and mentions(text, fact["value"]):
+                    stated[fact["name"]] = user_turn
+        elif role == "assistant" and user_turn:
+            for fact in facts:
+                due = fact.get("recall") == "every_turn" or fact["name"] in asks.get(user_turn, ())
+                if due and stated.get(fact["name"], user_turn + 1) <= user_turn:
+                    checks.append({"turn": user_turn, "fact": fact["name"], "hit": mentions(text, fact["value"])})
+    return checks
+
+
+def fact_recall(conversations_checks: Iterable[Sequence[dict]], from_turn: int = 1) -> float | None:
+    """Share of due facts given back on assistant turns >= from_turn, pooled over conversations (as
+    `coherence_late` pools turns). None when no fact was due there: nothing to measure is not a score of 0."""
+    if from_turn < 1:
+        raise ValueError(f"from_turn is 1-based, got {from_turn}")
+    hits = [c["hit"] for checks in conversations_checks for c in checks if c["turn"] >= from_turn]
+    return sum(hits) / len(hits) if hits else None
+
+
+def fact_recall_late(conversations_checks: Iterable[Sequence[dict]], from_turn: int = 8) -> float | None:
+    """`fact_recall` on turns >= from_turn (8): what a user feels late in a long conversation."""
+    return fact_recall(conversations_checks, from_turn)
+
+
+def fact_recall_by_turn(conversations_checks: Iterable[Sequence[dict]]) -> dict[int, float]:
+    """Assistant turn -> share of due facts given back on that turn; turns with nothing due are absent."""
+    totals: dict[int, list[int]] = {}
+    for checks in conversations_checks:
+        for c in checks:
+            totals.setdefault(c["turn"], []).append(int(c["hit"]))
+    return {turn: sum(v) / len(v) for turn, v in sorted(totals.items())}
+
+
+def all_rules_late(conversations_verdicts: Iterable[Sequence[Verdict]], from_turn: int = 8) -> float:
+    """Share of assistant turns >= from_turn that pass every rule: consistency with what the system prompt asks
+    (the rules encode it), strictly. 0.0 when no conversation reaches `from_turn`, as `coherence_late`."""
+    late = [v.all_passed for verdicts in conversations_verdicts for v in list(verdicts)[from_turn - 1 :]]
+    return sum(late) / len(late) if late else 0.0
+
+
+def shingle_jaccard(a: str, b: str, n: int = 3) -> float:
+    """Jaccard similarity of word n-gram sets (1.0 for two empty texts): near-duplicate keepers score close to 1."""
+    def shingles(text: str) -> set[tuple[str, ...]]:
+        words = text.casefold().split()
+        return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))} if words else set()
+
+    sa, sb = shingles(a), shingles(b)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)
+
+
 __all__ = [
+    "all_rules_late",
     "all_rules_pass_rate",
     "bits_per_byte",
     "coherence_by_turn",
     "coherence_late",
+    "fact_checks",
+    "fact_recall",
+    "fact_recall_by_turn",
+    "fact_recall_late",
     "format_adherence",
     "mean_words",
     "per_rule_pass_rates",
     "rule_pass_rate",
+    "shingle_jaccard",
 ]

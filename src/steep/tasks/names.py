@@ -25,7 +25,10 @@ TASK_METRICS: dict[str, tuple[Metric, ...]] = {
         Metric("all_rules_pass_rate", "all rules pass", True),
         Metric("mean_answer_len", "mean answer words", False),
     ),
-    "coherence": (Metric("coherence_late", "late-turn coherence", True),),
+    "coherence": (
+        Metric("coherence_late", "late-turn coherence", True),
+        Metric("fact_recall_late", "late-turn fact recall", True),
+    ),
 }
 EVAL_METRICS: tuple[Metric, ...] = tuple(metric for metrics in TASK_METRICS.values() for metric in metrics)
 
@@ -34,7 +37,7 @@ HEADLINE: dict[str, Metric] = {
     "cpt": TASK_METRICS["bpb"][0],
     "sft": TASK_METRICS["format"][0],
     "dpo": TASK_METRICS["rules"][0],
-    "rs": TASK_METRICS["coherence"][0],
+    "rs": TASK_METRICS["coherence"][1],  # fact recall: what a user feels when a long conversation goes on
 }
 # every before/after pair a stage may report, for the report's "what each stage moved" table
 STAGE_MOVES: dict[str, tuple[Metric, ...]] = {

@@ -14,6 +14,7 @@ from pydantic import Field
 from steep.generate.config import GenerationConfig
 from steep.judge.factory import JudgeConfig
 from steep.schema import ExistingPath, Regex, StrictModel
+from steep.simulate.model_user import TemplateUserConfig, UserConfig
 
 
 class BpbTask(StrictModel):
@@ -49,8 +50,9 @@ class RulesTask(StrictModel):
 
 
 class CoherenceTask(StrictModel):
-    """Roll out held-out scenarios against the scripted user and judge every turn (`coherence_late`: turns >=
-    `late_turn`)."""
+    """Roll out held-out scenarios against a simulated user and judge every turn: `coherence_late` (mean rule
+    score on turns >= `late_turn`) and `fact_recall_late` (share of due scenario facts the replies give back on
+    those turns; `steep.tasks.metrics.fact_checks`)."""
 
     kind: Literal["coherence"] = "coherence"
     heldout: ExistingPath
@@ -61,6 +63,7 @@ class CoherenceTask(StrictModel):
     late_turn: int = Field(8, ge=1)
     rollouts: int = Field(1, ge=1)
     generation: GenerationConfig = GenerationConfig(temperature=0.0)
+    user: UserConfig = TemplateUserConfig()
 
 
 Task = Annotated[Union[BpbTask, FormatTask, RulesTask, CoherenceTask], Field(discriminator="kind")]
