@@ -49,12 +49,19 @@ def _execute(pipeline: Path, overrides: list[str], start: Optional[str], stop: O
     from steep.pipeline.runner import PipelineError, run_pipeline
     from steep.pipeline.show import print_summary
 
+    from steep.http_retry import EndpointRefused, EndpointUnavailable
+    from steep.judge.http_judge import JudgeRequestError, JudgeUnavailable
+
     quiet_libraries()
     console_logging()
     try:
         outcomes = run_pipeline(cfg, start=start, stop=stop)
     except PipelineError as error:
         typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    except (JudgeUnavailable, EndpointUnavailable, JudgeRequestError, EndpointRefused) as error:
+        # an outside service (a judge, a sampling server) failed: not a bug to trace, and nothing finished is lost
+        typer.secho(f"error: {error}\nrerun the same command to resume: finished work and paid-for verdicts are kept", fg="red", err=True)
         raise typer.Exit(1) from None
     print_summary(outcomes, Path(cfg.run_dir))
 

@@ -14,6 +14,8 @@ the same two methods, so dpo and rs sample from a vLLM server the same way.
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 from steep.generate.config import GenerationConfig
@@ -29,6 +31,9 @@ class HFChatGenerator:
         self.tokenizer = tokenizer
         self.device = device
         self.stop_ids = end_of_turn_ids(tokenizer, model)
+        # transformers 5.x renames `past_key_values` to `cache` (the old name warns, and goes in 5.40/6.0)
+        forward = getattr(getattr(model, "get_base_model", lambda: model)(), "forward", model.forward)
+        self._cache_keyword = "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
 
     def render(self, messages: list[dict]) -> list[int]:
         rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -71,7 +76,7 @@ class HFChatGenerator:
         cache = DynamicCache(config=self.model.config)
         self.model(
             input_ids=input_ids[:, :-1], attention_mask=attention_mask[:, :-1], position_ids=positions[:, :-1],
-            past_key_values=cache, use_cache=True,
+            use_cache=True, **{self._cache_keyword: cache},
         )  # fmt: skip
         cache.batch_repeat_interleave(k)
         return cache
@@ -91,7 +96,7 @@ class HFChatGenerator:
         output = self.model.generate(
             input_ids=input_ids.repeat_interleave(k, dim=0),
             attention_mask=attention_mask.repeat_interleave(k, dim=0),
-            past_key_values=cache,
+            **({self._cache_keyword: cache} if cache is not None else {}),
             max_new_tokens=generation.max_new_tokens,
             do_sample=sampling,
             temperature=generation.temperature if sampling else None,

@@ -137,6 +137,14 @@ def length_drift(after_words: float, before_words: float) -> float:
     return after_words / before_words - 1 if before_words > 0 else 0.0
 
 
+def with_verdict_cache(judge_config, cache_dir: Path):
+    """A judge config that caches its verdicts in `cache_dir` when it can cache and names no cache of its own: a
+    stage that fails when its judge goes down mid-round reruns without paying again for what was judged."""
+    if "cache_dir" in type(judge_config).model_fields and judge_config.cache_dir is None:
+        return judge_config.model_copy(update={"cache_dir": cache_dir})
+    return judge_config
+
+
 def _cached(path: Path, compute):
     """JSON at `path`, or compute it and write it there first (held-out reports a rerun must not pay for twice)."""
     if path.exists():
@@ -180,10 +188,10 @@ def run(ctx: StageContext) -> dict:
     from steep.trainer.core import TrainPlace, combine_summaries, train_dpo
 
     cfg: DpoConfig = ctx.config
-    judge = build_training_judge(cfg.judge, where="dpo.judge")  # refuses before a model is loaded
+    state = ctx.work_dir / "checkpoints"
+    judge = build_training_judge(with_verdict_cache(cfg.judge, state / "judge_cache"), where="dpo.judge")  # refuses before a model is loaded
     model, tokenizer, template_sha = load_chat_model(ctx, cfg.lora)
     task = heldout_tasks(cfg)[0]
-    state = ctx.work_dir / "checkpoints"
     k = cfg.samples_per_prompt
 
     def heldout(policy, where: Path) -> tuple[dict, list[dict]]:
