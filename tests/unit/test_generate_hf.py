@@ -51,3 +51,20 @@ def test_sampled_replies_vary_within_a_group_and_repeat_with_the_seed(tiny_model
     assert [[r.text for r in g] for g in first] == [[r.text for r in g] for g in again]
     assert any(len({r.text for r in group}) > 1 for group in first)
     assert all(0 <= r.completion_tokens <= 12 and r.finish_reason in ("stop", "length") for g in first for r in g)
+
+
+def test_a_prefix_starts_the_reply_and_the_model_continues_it(tiny_model_dir):
+    """rs's hints: a reply prefix goes after the generation prompt; the text returned is only the continuation,
+    and it is exactly what the model writes after prompt + prefix."""
+    engine = _engine(tiny_model_dir)
+    greedy = GenerationConfig(max_new_tokens=8, temperature=0.0, batch_size=8)
+    prefix = "Answer: For case CASE-12345:"
+    assert engine.render(CHATS[0], prefix)[: len(engine.render(CHATS[0]))] == engine.render(CHATS[0])
+    with_prefix, plain = engine.generate_chat(CHATS[:2], greedy, seed=0, prefixes=[prefix, None])
+    ids = torch.tensor([engine.render(CHATS[0], prefix)])
+    out = engine.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=8, do_sample=False,
+                                eos_token_id=engine.stop_ids, pad_token_id=engine.stop_ids[0])  # fmt: skip
+    new = out[0, ids.shape[1] :].tolist()
+    new = new[: next((i for i, t in enumerate(new) if t in engine.stop_ids), len(new))]
+    assert with_prefix.text == engine.tokenizer.decode(new, skip_special_tokens=True).strip()
+    assert plain.text == engine.generate_chat(CHATS[1:2], greedy, seed=0)[0].text

@@ -35,16 +35,23 @@ class HFChatGenerator:
         forward = getattr(getattr(model, "get_base_model", lambda: model)(), "forward", model.forward)
         self._cache_keyword = "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
 
-    def render(self, messages: list[dict]) -> list[int]:
+    def render(self, messages: list[dict], prefix: str | None = None) -> list[int]:
+        """Prompt token ids: the conversation in the model's template, ready for the assistant's reply; `prefix`,
+        when given, is the start of that reply (the model continues it)."""
         rendered = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return self.tokenizer(rendered, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(rendered + (prefix or ""), add_special_tokens=False)["input_ids"]
 
-    def generate_chat(self, conversations: list[list[dict]], generation: GenerationConfig, seed: int | None = None) -> list[GeneratedText]:
-        """One assistant reply per conversation, in input order."""
-        return [group[0] for group in self.sample(conversations, 1, generation, seed=seed)]
+    def generate_chat(
+        self, conversations: list[list[dict]], generation: GenerationConfig, seed: int | None = None, prefixes: list[str | None] | None = None
+    ) -> list[GeneratedText]:
+        """One assistant reply per conversation, in input order. `prefixes[i]`, when set, starts reply i: the text
+        returned is what the model wrote after it."""
+        return [group[0] for group in self.sample(conversations, 1, generation, seed=seed, prefixes=prefixes)]
 
     @torch.no_grad()
-    def sample(self, conversations: list[list[dict]], k: int, generation: GenerationConfig, seed: int | None = None) -> list[list[GeneratedText]]:
+    def sample(
+        self, conversations: list[list[dict]], k: int, generation: GenerationConfig, seed: int | None = None, prefixes: list[str | None] | None = None
+    ) -> list[list[GeneratedText]]:
         """`k` replies per conversation, grouped: result[i] holds conversation i's k replies.
 
         Prompts go shortest first, `generation.batch_size // k` prompts (so about `batch_size` rows) a batch."""
@@ -52,7 +59,8 @@ class HFChatGenerator:
         self.model.eval()
         if seed is not None:
             torch.manual_seed(seed)
-        prompts = [self.render(messages) for messages in conversations]
+        prefixes = prefixes or [None] * len(conversations)
+        prompts = [self.render(messages, prefix) for messages, prefix in zip(conversations, prefixes)]
         order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i]), i))
         per_batch = max(1, generation.batch_size // k)
         results: list[list[GeneratedText]] = [[] for _ in prompts]

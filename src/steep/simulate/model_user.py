@@ -1,6 +1,6 @@
 """A language model plays the user: roles flipped, its own system prompt, sampled through any chat engine.
 
-    engine = HFChatGenerator(model, tokenizer, "cpu")          # or OpenAIChatEngine(base_url, model) below
+    engine = HFChatGenerator(model, tokenizer, "cpu")          # or steep.generate.openai_engine's, for an endpoint
     user = ModelUser(scenario, engine, generation, max_turns=12, seed=0)
     turns = next_turns([user, ...], [history, ...])            # one batched engine call for every model user
 
@@ -20,7 +20,6 @@ it too ("gave_up"), and `max_turns` user messages end it with "turn_limit".
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union
 
@@ -155,44 +154,6 @@ def next_turns(users: Sequence[Any], histories: Sequence[list[dict[str, Any]]]) 
         for (index, _), reply in zip(group, replies):
             turns[index] = users[index].finish(reply.text)
     return turns  # type: ignore[return-value]
-
-
-class _Reply:
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-class OpenAIChatEngine:
-    """The smallest OpenAI-compatible chat client that fits the engine door: `generate_chat` over
-    `POST {base_url}/chat/completions`, one request per conversation, `seed` passed through. httpx only."""
-
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 60.0, transport: Any = None) -> None:
-        import httpx
-
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.model = model
-        self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport)
-
-    def generate_chat(self, conversations: list[list[dict]], generation: Any, seed: int | None = None) -> list[_Reply]:
-        replies = []
-        for conversation in conversations:
-            body = {"model": self.model, "messages": conversation, "max_tokens": generation.max_new_tokens,
-                    "temperature": generation.temperature, "top_p": generation.top_p}  # fmt: skip
-            if seed is not None:
-                body["seed"] = seed
-            response = self.client.post("/chat/completions", json=body)
-            response.raise_for_status()
-            replies.append(_Reply(response.json()["choices"][0]["message"].get("content") or ""))
-        return replies
-
-
-def openai_engine(config: ModelUserConfig) -> OpenAIChatEngine:
-    if not config.base_url:
-        raise ValueError("user.base_url is required for backend: openai")
-    key = os.environ.get(config.api_key_env) if config.api_key_env else None
-    if config.api_key_env and not key:
-        raise ValueError(f"user.api_key_env: environment variable {config.api_key_env} is not set")
-    return OpenAIChatEngine(config.base_url, config.model, key, config.timeout_s)
 
 
 def user_factory(config: Any, *, max_turns: int, seed: int = 0, engine: Any = None, generation: Any = None):

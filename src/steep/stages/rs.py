@@ -39,7 +39,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from steep.artifacts import atomic_write_json, read_jsonl, write_jsonl
-from steep.generate.config import GenerationConfig
+from steep.generate.config import EngineConfig, GenerationConfig, HFEngineConfig
 from steep.judge.factory import JudgeConfig
 from steep.model.config import LoraConfig
 from steep.schema import ExistingPath, StrictModel
@@ -96,7 +96,14 @@ class RsConfig(StrictModel):
     lora: LoraConfig = LoraConfig()
     optim: OptimConfig = OptimConfig(learning_rate=3e-4, epochs=2, batch_size=4)
     generation: GenerationConfig = GenerationConfig(temperature=1.0)
+    engine: EngineConfig = Field(HFEngineConfig(), description="where training rollouts are sampled: hf (in process) or openai (a vLLM server)")
     heldout_generation: GenerationConfig = GenerationConfig(temperature=0.0)
+
+    @model_validator(mode="after")
+    def _hints_need_the_local_engine(self) -> RsConfig:
+        if self.hint_prefill and self.engine.kind != "hf":
+            raise ValueError("hint_prefill starts replies inside the model's own template: it needs engine.kind: hf")
+        return self
 
 
 def heldout_tasks(cfg: RsConfig) -> list[CoherenceTask]:
@@ -214,6 +221,7 @@ def _save_round_adapter(peft_model, out_dir) -> None:
 
 
 def run(ctx: StageContext) -> dict:
+    from steep.generate import build_engine
     from steep.generate.hf import HFChatGenerator
     from steep.judge.factory import build_training_judge
     from steep.model.export import save_adapter_and_model
@@ -227,6 +235,7 @@ def run(ctx: StageContext) -> dict:
     task = heldout_tasks(cfg)[0]
     make_user = build_users(cfg.user, max_turns=cfg.max_turns, seed=ctx.seed, device=ctx.device)
     checkpoints = ctx.work_dir / "checkpoints"
+    server = build_engine(cfg.engine) if cfg.engine.kind != "hf" else None
 
     before_path = checkpoints / "heldout_before_report.json"
     if before_path.exists():
@@ -249,7 +258,13 @@ def run(ctx: StageContext) -> dict:
             info = json.loads((round_dir / "selection.json").read_text(encoding="utf-8"))
             ctx.log.info(f"round {r}: reusing {len(round_dialogues)} judged dialogues from an earlier attempt")
         else:
-            round_dialogues, info = _roll_out_and_select(ctx, HFChatGenerator(policy, tokenizer, ctx.device), judge, r, pool, make_user)
+            if server is None:
+                generator = HFChatGenerator(policy, tokenizer, ctx.device)
+            else:  # the server holds the input model; a later round's policy is the previous round's adapter
+                if r > 1:
+                    server.use_adapter(f"steep-rs-{ctx.work_dir.parent.name}-round-{r - 1}", checkpoints / f"round-{r - 1}" / "adapter")
+                generator = server
+            round_dialogues, info = _roll_out_and_select(ctx, generator, judge, r, pool, make_user)
             atomic_write_json(round_dir / "selection.json", info)
             write_jsonl(round_dir / "dialogues.jsonl", round_dialogues)  # written last: its presence means the round is judged
         dialogues += round_dialogues

@@ -22,7 +22,7 @@ from collections import Counter
 from steep.generate.config import GenerationConfig
 from steep.generate.hf import HFChatGenerator
 from steep.judge.base import Judge, Verdict, rank_verdicts
-from steep.simulate.model_user import ModelUserConfig, next_turns, openai_engine, user_factory
+from steep.simulate.model_user import ModelUserConfig, next_turns, user_factory
 from steep.simulate.user import Scenario, ScriptedUser, load_scenarios
 from steep.tasks.metrics import all_rules_late, coherence_by_turn, coherence_late, fact_checks, fact_recall, fact_recall_by_turn, fact_recall_late
 from steep.tasks.spec import CoherenceTask
@@ -117,24 +117,8 @@ def _generate(generator, conversations: list[list[dict]], prefixes: list[str | N
         return [reply.text for reply in generator.generate_chat(conversations, generation, seed=seed)]
     if not isinstance(generator, HFChatGenerator):
         raise ValueError("hint_prefill needs the in-process HF engine (it continues a rendered prompt)")
-    prefilled = _PrefillHF.__new__(_PrefillHF)
-    prefilled.__dict__.update(generator.__dict__)
-    marked = [c + [{"role": _PREFILL, "content": p}] if p else c for c, p in zip(conversations, prefixes)]
-    replies = prefilled.generate_chat(marked, generation, seed=seed)
+    replies = generator.generate_chat(conversations, generation, seed=seed, prefixes=prefixes)
     return [f"{p.rstrip()} {r.text}".rstrip() if p else r.text for p, r in zip(prefixes, replies)]
-
-
-_PREFILL = "_steep_prefill"
-
-
-class _PrefillHF(HFChatGenerator):
-    """The HF engine, rendering a trailing `_steep_prefill` message as the start of the assistant's reply."""
-
-    def render(self, messages: list[dict]) -> list[int]:
-        if messages and messages[-1]["role"] == _PREFILL:
-            text = self.tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
-            return self.tokenizer(text + messages[-1]["content"], add_special_tokens=False)["input_ids"]
-        return super().render(messages)
 
 
 def _with_turn_recall(verdict: Verdict, conversation: dict, option: str, weight: float) -> Verdict:
@@ -210,7 +194,14 @@ def build_users(user_config, *, max_turns: int, seed: int, device: str = "cpu"):
     if not isinstance(user_config, ModelUserConfig):
         return user_factory(user_config, max_turns=max_turns, seed=seed)
     if user_config.backend == "openai":
-        engine = openai_engine(user_config)
+        from steep.generate.config import OpenAIEngineConfig
+        from steep.generate.openai_engine import OpenAIChatGenerator
+
+        if not user_config.base_url:
+            raise ValueError("user.base_url is required for backend: openai")
+        engine = OpenAIChatGenerator(OpenAIEngineConfig(
+            base_url=user_config.base_url, model=user_config.model, api_key_env=user_config.api_key_env, timeout_s=user_config.timeout_s,
+        ))  # fmt: skip
     else:
         from steep.model.load import load_model, load_tokenizer
         from steep.model.template import ensure_chat_template
