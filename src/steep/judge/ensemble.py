@@ -17,9 +17,9 @@
 Pointwise, with member scores m_i and weights w_i, m = sum(w_i m_i) / sum(w_i):
   - an answer that passes every gate rule scores g + (1 - g) m, where g = gate_fail_score (with the default
     g = 0: exactly the members' weighted mean);
-  - one that fails a gate rule scores g m (at most g; with g = 0 it scores 0 and the members are not even asked,
-    which saves a model call for every answer the rules already rejected).
-  So a failing answer never outscores a passing one. `Verdict.passed` holds the gate rules' results (the members'
+  - one that fails a gate rule scores g m, capped a hair (1e-6) under g so it never ties a passing answer (with
+    g = 0 it scores 0 and the members are not even asked: no model call for an answer the rules rejected).
+  So a failing answer never outscores a passing one (with g = 0 it can only tie one whose members all gave 0). `Verdict.passed` holds the gate rules' results (the members'
   own rules are soft: weights, not gates), so strict pass rates (`all_rules_pass_rate`) keep their meaning.
 
 Pairwise: an answer that passes the gate beats one that fails it, whatever the members say (confidence 1). When
@@ -42,6 +42,9 @@ from steep.chat import Message
 from steep.judge.base import Comparison, Judge, JudgeUsage, PointwiseJudge, Verdict
 from steep.judge.rules import RulesJudge, RulesJudgeConfig
 from steep.schema import StrictModel
+
+
+GATE_EPSILON = 1e-6
 
 
 class EnsembleMember(StrictModel):
@@ -115,7 +118,9 @@ class EnsembleJudge(PointwiseJudge):
                 score = g + (1 - g) * m
                 why = f"members {notes[i]} -> {m:.3f}"
             else:
-                score = g * m
+                # a hair under g even when m = 1: a failing answer must never tie a passing one that scores g
+                # (a tie is broken by length in the DPO ranking, and the shorter answer may be the failing one)
+                score = max(0.0, min(g * m, g - GATE_EPSILON))
                 why = f"gate failed ({gate.rationale})" + (f"; members {notes[i]} -> {m:.3f}" if i in notes else "")
             out.append(Verdict(min(1.0, max(0.0, score)), passed=passed, rationale=why))
         return out
