@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator
 
 from steep.chat import Message, message_text
-from steep.judge.base import JudgeUsage, PointwiseJudge
+from steep.judge.base import PointwiseJudge
 from steep.judge.verdict_cache import VerdictCache, cache_key
 
 DeviceName = Literal["auto", "cpu", "cuda"]
@@ -185,4 +185,4 @@ class HFModelJudge(PointwiseJudge):
         return values
 
 
-__all__ = ["DeviceName", "DtypeName", "HFModelDir", "HFModelJudge", "JudgeUsage", "model_dir_digest", "plain_rendering"]
+__all__ = ["DeviceName", "DtypeName", "HFModelDir", "HFModelJudge", "model_dir_digest", "plain_rendering"]
