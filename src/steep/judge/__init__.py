@@ -1,7 +1,16 @@
 """Judges score assistant answers: `Verdict` and the `Judge` protocol in `base`, the one door in `factory`
-(`JudgeConfig`, `build_judge`), the YAML business-rules judge in `rules`, and the `openai` judge in `http_judge`:
-any OpenAI-compatible endpoint (vLLM, SGLang, llama.cpp server, Ollama, hosted APIs), with retries, pairwise
-questions asked in both orders, and an on-disk verdict cache (`verdict_cache`). Its YAML:
+(`JudgeConfig`, `build_judge`, `build_training_judge`), and five kinds behind it, each pointwise (`judge`,
+`judge_batch`, `judge_conversation`) and pairwise (`compare`, `compare_batch`):
+
+- `rules` (`rules`): business rules as code, `no_pii` among them (curate's PII/secret detectors);
+- `openai` (`http_judge`): any OpenAI-compatible endpoint (vLLM, SGLang, llama.cpp server, Ollama, hosted APIs),
+  with retries, pairwise questions asked in both orders, and an on-disk verdict cache (`verdict_cache`);
+- `hf_local` (`local_model`): a local causal LM, scored by the probabilities of its answer labels, batched;
+- `reward_model` (`reward_model`): a local sequence-classification reward model, Bradley-Terry pairwise;
+- `ensemble` (`ensemble`): rules as a hard gate, then weighted members of any kind.
+
+Model judges need `terms` before a stage trains on their verdicts (`terms`). The `openai` judge's YAML (the other
+kinds' modules show theirs):
 
     judge:
       kind: openai                         # without `kind`, a judge config is a rules judge
@@ -35,28 +44,41 @@ from steep.judge.base import (
     pair_from_verdicts,
     rank_verdicts,
 )
-from steep.judge.factory import JUDGE_KINDS, JudgeConfig, build_judge, needs_training_terms
+from steep.judge.ensemble import EnsembleJudge, EnsembleJudgeConfig
+from steep.judge.factory import JUDGE_KINDS, JudgeConfig, build_judge, build_training_judge, needs_training_terms
 from steep.judge.http_judge import JudgeRequestError, JudgeUnavailable, OpenAIJudge, OpenAIJudgeConfig
+from steep.judge.local_model import LocalModelJudge, LocalModelJudgeConfig
+from steep.judge.reward_model import RewardModelJudge, RewardModelJudgeConfig
 from steep.judge.rules import RULE_KINDS, Rule, RulesJudge, RulesJudgeConfig
+from steep.judge.terms import JudgeTerms, TermsRefused
 
 __all__ = [
     "Comparison",
+    "EnsembleJudge",
+    "EnsembleJudgeConfig",
     "JUDGE_KINDS",
     "Judge",
     "JudgeRequestError",
+    "JudgeTerms",
     "JudgeUnavailable",
     "JudgeUsage",
+    "LocalModelJudge",
+    "LocalModelJudgeConfig",
     "OpenAIJudge",
     "OpenAIJudgeConfig",
     "PointwiseJudge",
     "JudgeConfig",
     "PreferencePair",
     "RULE_KINDS",
+    "RewardModelJudge",
+    "RewardModelJudgeConfig",
     "Rule",
     "RulesJudge",
     "RulesJudgeConfig",
+    "TermsRefused",
     "Verdict",
     "build_judge",
+    "build_training_judge",
     "compare_by_scores",
     "needs_training_terms",
     "pair_from_verdicts",

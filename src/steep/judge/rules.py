@@ -13,6 +13,7 @@ answer passes, and the rationale names every failed rule and why. A pipeline YAM
         - {kind: format, name: house_format, pattern: 'Answer: .+\n(?:.*\n)*Source: POL-\d{4}'}
         - {kind: remembers, name: remembers_case, pattern: 'CASE-\d{5}'}
         - {kind: no_repeat, name: no_repeat}
+        - {kind: no_pii, name: no_pii, types: [email, card, iban, secret]}
 
 Every regex is compiled when the config is validated; a bad one fails before any work starts, with the pattern
 and the `re` error in the message. Try it:
@@ -38,6 +39,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from steep.chat import Message, message_text
+from steep.curate.config import ALL_PII_TYPES, PiiType
 from steep.judge.base import PointwiseJudge, Verdict
 from steep.schema import StrictModel, check_regex
 
@@ -242,8 +244,34 @@ class NoRepeat(_Rule):
         return None
 
 
+class NoPii(_Rule):
+    """Fails when curate's PII detectors (`steep.curate.pii.detect.find_pii`: checksum-validated cards and IBANs,
+    emails, secrets, ...) find a value of one of `types` in the answer that the user did not type themselves.
+
+    A value the user wrote (compared without spaces, dashes and dots, case-folded, so `DE89 3704...` typed and
+    `de8937...` answered are the same) is theirs to see again; `no_echo` forbids that where it must be. The
+    rationale gives types and counts, never the values: rationales are stored beside training data.
+    """
+
+    kind: Literal["no_pii"] = "no_pii"
+    types: list[PiiType] = Field(default_factory=lambda: list(ALL_PII_TYPES), min_length=1)
+
+    def check(self, turn: Turn) -> str | None:
+        from steep.curate.pii.detect import find_pii  # the detectors load on first use, not when YAML validates
+
+        typed = {_pii_key(s.text) for text in turn.user_texts for s in find_pii(text, types=self.types)}
+        counts = Counter(s.type for s in find_pii(turn.answer, types=self.types) if _pii_key(s.text) not in typed)
+        if not counts:
+            return None
+        return "found " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) + " not from the user"
+
+
+def _pii_key(value: str) -> str:
+    return re.sub(r"[\s.\-]", "", value).casefold()
+
+
 Rule = Annotated[
-    RegexPresent | RegexAbsent | Contains | MaxWords | MinWords | NoEcho | Format | Remembers | NoRepeat,
+    RegexPresent | RegexAbsent | Contains | MaxWords | MinWords | NoEcho | Format | Remembers | NoRepeat | NoPii,
     Field(discriminator="kind"),
 ]
 
@@ -251,7 +279,7 @@ Rule = Annotated[
 # A caller that prints YAML paths drops a location item that is one of these right after a list index.
 RULE_KINDS: frozenset[str] = frozenset(
     cls.model_fields["kind"].default
-    for cls in (RegexPresent, RegexAbsent, Contains, MaxWords, MinWords, NoEcho, Format, Remembers, NoRepeat)
+    for cls in (RegexPresent, RegexAbsent, Contains, MaxWords, MinWords, NoEcho, Format, Remembers, NoRepeat, NoPii)
 )
 
 
@@ -316,6 +344,7 @@ __all__ = [
     "MaxWords",
     "MinWords",
     "NoEcho",
+    "NoPii",
     "NoRepeat",
     "RegexAbsent",
     "RULE_KINDS",
