@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import httpx
 import yaml
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from steep.chat import Message
 from steep.judge.base import Comparison, PointwiseJudge, Verdict
@@ -64,9 +64,22 @@ class JudgeRequestError(ValueError):
     """A judge endpoint refused a request outright (4xx other than 429: bad key, wrong model, bad request)."""
 
 
+PLACEHOLDERS = ("conversation", "answer", "answer_a", "answer_b", "criteria")
+
+
 class Rubric(StrictModel):
     pointwise: str = POINTWISE_TEMPLATE
     pairwise: str = PAIRWISE_TEMPLATE
+
+    @field_validator("pointwise", "pairwise")
+    @classmethod
+    def _known_placeholders(cls, template: str) -> str:
+        """A typo'd `{answr}` fails when the YAML is validated, at `judge.rubric.pointwise`, not at the first request."""
+        try:
+            template.format(**{name: "" for name in PLACEHOLDERS})
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"bad placeholder {exc} (allowed: {', '.join('{' + f + '}' for f in PLACEHOLDERS)})") from None
+        return template
 
 
 class Price(StrictModel):
@@ -79,7 +92,7 @@ class OpenAIJudgeConfig(StrictModel):
     base_url: str = Field(min_length=1, description="e.g. http://127.0.0.1:8000/v1")
     model: str = Field(min_length=1)
     api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    rubric: Rubric | Path = Field(default_factory=Rubric)
+    rubric: Rubric = Field(default_factory=Rubric, description="inline {pointwise, pairwise} or a YAML/JSON file with them")
     criteria: str = DEFAULT_CRITERIA
     temperature: float = Field(0.0, ge=0.0)
     max_tokens: int = Field(64, ge=1)
@@ -92,14 +105,20 @@ class OpenAIJudgeConfig(StrictModel):
     cache_dir: Path | None = None
     terms: JudgeTerms | None = None
 
-    def load_rubric(self) -> Rubric:
-        if isinstance(self.rubric, Rubric):
-            return self.rubric
+    @field_validator("rubric", mode="before")
+    @classmethod
+    def _read_rubric_file(cls, value: Any) -> Any:
+        """A path is read here, so a bad template in the file is reported at `judge.rubric.pointwise` like an
+        inline one, and the config (and the judge's identity) holds what was read."""
+        if not isinstance(value, (str, Path)):
+            return value
         try:
-            data = yaml.safe_load(self.rubric.read_text(encoding="utf-8"))
+            return yaml.safe_load(Path(value).read_text(encoding="utf-8")) or {}
         except OSError as exc:
-            raise ValueError(f"judge.rubric: cannot read {self.rubric}: {exc}") from exc
-        return Rubric.model_validate(data or {})
+            raise ValueError(f"cannot read the rubric file {value}: {exc}") from None
+
+    def load_rubric(self) -> Rubric:
+        return self.rubric
 
 
 def check_templates(rubric: Rubric) -> None:
