@@ -13,7 +13,7 @@ from steep.generate.hf import HFChatGenerator
 from steep.judge.factory import build_judge
 from steep.tasks.answers import measure_format, measure_rules
 from steep.tasks.bpb import measure_bpb
-from steep.tasks.dialogue import measure_coherence
+from steep.tasks.dialogue import measure_coherence_report
 from steep.tasks.spec import BpbTask, FormatTask, RulesTask
 
 
@@ -33,5 +33,5 @@ def run_task(task, model, tokenizer, device: str, seed: int) -> TaskResult:
     if isinstance(task, RulesTask):
         report, records = measure_rules(generator, build_judge(task.judge), task, seed)
         return TaskResult(report, records)
-    late, by_turn, dialogues = measure_coherence(generator, build_judge(task.judge), task, seed)
-    return TaskResult({"coherence_late": late, "coherence_by_turn": by_turn}, dialogues)
+    report, dialogues = measure_coherence_report(generator, build_judge(task.judge), task, seed)
+    return TaskResult(report, dialogues)
