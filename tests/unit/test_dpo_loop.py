@@ -39,7 +39,7 @@ def test_best_and_worst_make_the_pair_and_all_tied_prompts_make_none():
     assert pairs[0]["rejected"][0]["content"] == "no policy cited at all here" and pairs[0]["judge"] == JUDGE.identity
     report = sampled_report(samples, pairs, 2)
     assert report["prompts"] == 2 and report["pairs"] == 1 and report["tie_rate"] == 0.5
-    assert report["sampled_all_rules_pass_rate"] == 0.25 and report["reward_margin_mean"] == 1.0
+    assert report["sampled_all_rules_pass_rate"] == 0.25 and report["judge_margin_mean"] == 1.0
 
 
 def test_a_gap_at_or_under_min_margin_is_dropped():
