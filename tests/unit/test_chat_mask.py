@@ -62,6 +62,19 @@ def test_real_template_masks_every_assistant_turn_and_its_end_token(tiny_model_d
         assert text in unmasked and text not in masked
 
 
+@pytest.mark.parametrize("template", [SMOLLM2_TEMPLATE, CHATML_TEMPLATE])
+def test_an_assistant_turn_with_weight_0_stays_in_the_context_without_loss(tiny_model_dir, template):
+    """rs keeps a judged conversation whole but trains only the turns its judge passed: `"weight": 0` on a turn."""
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    tokenizer.chat_template = template
+    conversation = [dict(m) for m in CONVERSATIONS[1]]
+    conversation[4]["weight"] = 0  # "Also fifty.\nSource: POL-1004"
+    encoded = tokenize_conversation(tokenizer, conversation)
+    assert _masked_text(tokenizer, encoded) == "Fifty euros.<|im_end|>Glad to help.<|im_end|>"
+    assert "Also fifty." in _masked_text(tokenizer, encoded, keep=0)
+    assert encoded["input_ids"] == tokenize_conversation(tokenizer, CONVERSATIONS[1])["input_ids"]
+
+
 def test_template_that_is_not_prefix_preserving_falls_back_to_finding_the_content(tiny_model_dir):
     """A template that marks the final turn differently (as some reasoning templates do) breaks the prefix rule
     for the earlier turns; the template's own words inside the final assistant turn are the assistant's to say."""

@@ -155,3 +155,17 @@ def test_select_drops_near_duplicates_within_and_across_rounds_and_flags_ties():
     tied = [_d("t", i, 0.5, f"reply number {i} is here") for i in range(4)]
     found = select(tied, _defaults())
     assert found["tied"] == ["t"] and all(d["tied"] for d in tied) and len(found["kept"]) == 1
+
+
+def test_turns_the_judge_failed_stay_as_context_without_loss():
+    from steep.stages.rs import training_messages
+
+    dialogue = {"turn_scores": [1.0, 0.25, 0.75], "messages": [
+        {"role": "system", "content": "s"}, {"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "u2"}, {"role": "assistant", "content": "a2"},
+        {"role": "user", "content": "u3"}, {"role": "assistant", "content": "a3"}]}  # fmt: skip
+    chat = training_messages(dialogue, 0.75)
+    assert [m.get("weight", 1) for m in chat if m["role"] == "assistant"] == [1, 0, 1]
+    assert [m["content"] for m in chat] == [m["content"] for m in dialogue["messages"]]  # nothing dropped
+    assert training_messages(dialogue, 0.0) == dialogue["messages"]
+    assert training_messages({**dialogue, "turn_scores": [0.5, 0.25, 0.5]}, 0.75) is None  # no turn left to learn from

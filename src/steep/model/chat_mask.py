@@ -74,13 +74,18 @@ def _through_last_marker(text: str, start: int, markers: list[str]) -> int:
 
 
 def tokenize_conversation(tokenizer, messages: Sequence[dict]) -> dict[str, list[int]]:
-    """Token ids of the rendered conversation and its assistant mask (1 on every assistant token)."""
-    if has_generation_markers(tokenizer.chat_template):
+    """Token ids of the rendered conversation and its assistant mask (1 on every assistant token).
+
+    An assistant message with `"weight": 0` (axolotl's convention) stays in the context but gets no loss: rs uses
+    it for the turns of a kept conversation that its judge failed."""
+    skipped = [m.get("weight", 1) == 0 for m in messages if m["role"] == "assistant"]
+    if has_generation_markers(tokenizer.chat_template) and not any(skipped):
         encoded = tokenizer.apply_chat_template(list(messages), tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
         return {"input_ids": list(encoded["input_ids"]), "assistant_masks": list(encoded["assistant_masks"])}
     if not getattr(tokenizer, "is_fast", False):
         raise ChatMaskError("finding assistant tokens needs a fast tokenizer (character offsets); this one is not")
     text, spans = assistant_char_spans(tokenizer, messages)
+    spans = [span for span, skip in zip(spans, skipped) if not skip]
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     mask = [int(any(start < span_end and end > span_start for span_start, span_end in spans)) for start, end in encoded["offset_mapping"]]
     return {"input_ids": list(encoded["input_ids"]), "assistant_masks": mask}

@@ -84,6 +84,9 @@ class RsConfig(StrictModel):
     keep_per_scenario: int = Field(1, ge=1, description="keep: top_k keeps this many per scenario")
     keep_fraction: float = Field(0.25, gt=0, le=1, description="keep: top_fraction keeps ceil(this * K) per scenario")
     min_score: float = Field(0.0, ge=0, le=1, description="never keep a dialogue scoring below this")
+    train_turn_min_score: float = Field(
+        0.0, ge=0, le=1, description="assistant turns of a kept dialogue the judge scored below this stay as context, without loss"
+    )
     near_duplicate_jaccard: float = Field(0.8, gt=0, le=1, description="drop a keeper this similar to one already kept (1.0: exact only)")
     scoring: ConversationScoring = ConversationScoring()
     hint_prefill: str | None = Field(None, description="STaR-style hint for training rollouts: a reply prefix with {fact} fields, e.g. 'Answer: For case {case_id}:'")
@@ -129,6 +132,19 @@ def keep_best(dialogues: list[dict], keep: int) -> list[dict]:
     for group in by_scenario.values():
         kept.extend(sorted(group, key=lambda d: (-d["score"], d["rollout"]))[:keep])
     return kept
+
+
+def training_messages(dialogue: dict, min_turn_score: float) -> list[dict] | None:
+    """A kept dialogue as SFT data: assistant turns the judge scored below `min_turn_score` stay as context with
+    `weight: 0` (no loss), so one bad turn in a good conversation is not learned; None when no turn is left to train."""
+    scores = iter(dialogue["turn_scores"])
+    messages = []
+    for message in dialogue["messages"]:
+        if message["role"] == "assistant" and next(scores) < min_turn_score:
+            message = {**message, "weight": 0}
+        messages.append(message)
+    trained = any(m["role"] == "assistant" and m.get("weight", 1) != 0 for m in messages)
+    return messages if trained else None
 
 
 def assistant_text(dialogue: dict) -> str:
@@ -287,9 +303,10 @@ def run(ctx: StageContext) -> dict:
         policy = None
         place = TrainPlace(checkpoints / ("trainer" if r == 1 else f"trainer-round-{r}"), ctx.work_dir / "metrics.jsonl",
                            phase="train" if cfg.rounds == 1 else f"round{r}", seed=ctx.seed, device=ctx.device, log=ctx.log)  # fmt: skip
-        peft_model, summary = train_chats(
-            base, tokenizer, [d["messages"] for d in pool], lora=cfg.lora, optim=cfg.optim, max_length=cfg.max_length, place=place
-        )
+        chats = [chat for chat in (training_messages(d, cfg.train_turn_min_score) for d in pool) if chat is not None]
+        if not chats:
+            raise RuntimeError(f"rs: no kept dialogue has a turn scoring >= rs.train_turn_min_score={cfg.train_turn_min_score}")
+        peft_model, summary = train_chats(base, tokenizer, chats, lora=cfg.lora, optim=cfg.optim, max_length=cfg.max_length, place=place)
         summaries.append(summary)
         if r < cfg.rounds:
             _save_round_adapter(peft_model, adapter_dir)
