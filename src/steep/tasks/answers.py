@@ -1,13 +1,12 @@
 """Held-out measures on single answers: format adherence (sft) and judged rule pass rates (dpo).
 
     score, answers = measure_format(generator, FormatTask(...), seed=0)
-    report, answers, verdicts = measure_rules(generator, judge, RulesTask(...), seed=0)
+    report, records = measure_rules(generator, judge, RulesTask(...), seed=0)   # records: prompt, answer, verdict
 """
 
 from __future__ import annotations
 
 from steep.artifacts import read_jsonl
-from steep.generate.config import GenerationConfig
 from steep.generate.hf import HFChatGenerator
 from steep.judge.base import Judge, Verdict
 from steep.tasks.metrics import all_rules_pass_rate, format_adherence, mean_words, per_rule_pass_rates, rule_pass_rate
