@@ -223,8 +223,8 @@ def run(ctx: StageContext) -> dict:
 
     server = build_engine(cfg.engine) if cfg.engine.kind != "hf" else None
 
-    def sampler(index: int):
-        """The engine that samples round `index`'s answers from the current policy."""
+    def sampler():
+        """The engine that samples this round's answers from the current policy."""
         if server is None:
             return HFChatGenerator(current_policy(), tokenizer, ctx.device)
         if kept_dir is not None:  # the server holds the input model; the policy is an adapter on it
@@ -238,12 +238,12 @@ def run(ctx: StageContext) -> dict:
             samples, pairs = read_jsonl(round_dir / "samples.jsonl"), read_jsonl(round_dir / "pairs.jsonl")
             ctx.log.info(f"round {index}: reusing {len(samples)} judged samples and {len(pairs)} pairs from an earlier attempt")
         else:
-            generator = sampler(index)
+            generator = sampler()
             chosen_prompts = round_prompts(prompts, cfg.max_prompts_per_round, index)
             samples, pairs = sample_preference_pairs(
                 generator, judge, chosen_prompts, k, cfg.generation, ctx.seed + index, cfg.min_margin, cfg.length_neutral_pairs
             )
-            sampled_by = "input" if index == 0 else f"round{index - 1}"  # the policy these answers came from
+            sampled_by = kept_dir.parent.name if kept_dir is not None else "input"  # the policy these answers came from
             for row in samples + pairs:
                 row |= {"round": index, "policy": sampled_by}
             write_jsonl(round_dir / "samples.jsonl", samples)
