@@ -50,7 +50,6 @@ def _execute(pipeline: Path, overrides: list[str], start: Optional[str], stop: O
     from steep.pipeline.show import print_summary
 
     from steep.http_retry import EndpointRefused, EndpointUnavailable
-    from steep.judge.http_judge import JudgeRequestError, JudgeUnavailable
 
     quiet_libraries()
     console_logging()
@@ -59,7 +58,7 @@ def _execute(pipeline: Path, overrides: list[str], start: Optional[str], stop: O
     except PipelineError as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(1) from None
-    except (JudgeUnavailable, EndpointUnavailable, JudgeRequestError, EndpointRefused) as error:
+    except (EndpointUnavailable, EndpointRefused) as error:  # judges' errors are these too
         # an outside service (a judge, a sampling server) failed: not a bug to trace, and nothing finished is lost
         typer.secho(f"error: {error}\nrerun the same command to resume: finished work and paid-for verdicts are kept", fg="red", err=True)
         raise typer.Exit(1) from None

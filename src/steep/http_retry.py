@@ -7,6 +7,7 @@ generation engines): 429, 5xx, timeouts and connection errors are retried with j
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -21,6 +22,17 @@ class EndpointUnavailable(RuntimeError):
 
 class EndpointRefused(ValueError):
     """An endpoint refused a request outright (4xx other than 429: bad key, unknown model, bad request)."""
+
+
+def bearer_headers(api_key_env: str | None, where: str) -> dict[str, str]:
+    """`Authorization: Bearer <key>` from the environment variable the config names (the key never goes in YAML);
+    {} without one. An unset or empty variable is an error naming `where` (the YAML path of the setting)."""
+    if not api_key_env:
+        return {}
+    key = os.environ.get(api_key_env, "")
+    if not key:
+        raise ValueError(f"{where}: environment variable {api_key_env} is unset or empty")
+    return {"Authorization": f"Bearer {key}"}
 
 
 @dataclass(frozen=True)

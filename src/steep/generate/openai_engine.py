@@ -12,7 +12,6 @@ seeds (vLLM does) samples the same answers again.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import httpx
 
 from steep.generate.config import GenerationConfig, OpenAIEngineConfig
 from steep.generate.reply import GeneratedText
-from steep.http_retry import EndpointRefused, RetryPolicy, post_with_retries
+from steep.http_retry import EndpointRefused, RetryPolicy, bearer_headers, post_with_retries
 
 
 class OpenAIChatGenerator:
@@ -28,12 +27,7 @@ class OpenAIChatGenerator:
         self.config = config
         self.base_url = config.base_url.rstrip("/")
         self.served_model = config.model
-        headers = {}
-        if config.api_key_env:
-            key = os.environ.get(config.api_key_env, "")
-            if not key:
-                raise ValueError(f"engine.api_key_env: environment variable {config.api_key_env} is unset or empty")
-            headers["Authorization"] = f"Bearer {key}"
+        headers = bearer_headers(config.api_key_env, "engine.api_key_env")
         self._client = httpx.Client(headers=headers, timeout=config.timeout_s, transport=transport)
         self._policy = RetryPolicy(config.max_retries, config.backoff_base_s, config.backoff_max_s)
 

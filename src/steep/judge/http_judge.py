@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import random
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,6 +39,7 @@ import yaml
 from pydantic import Field, field_validator
 
 from steep.chat import Message
+from steep.http_retry import EndpointRefused, EndpointUnavailable, RetryPolicy, bearer_headers, post_with_retries
 from steep.judge.base import Comparison, PointwiseJudge, Verdict
 from steep.judge.rubric import (
     DEFAULT_CRITERIA,
@@ -56,11 +54,11 @@ from steep.judge.verdict_cache import VerdictCache, cache_key
 from steep.schema import StrictModel
 
 
-class JudgeUnavailable(RuntimeError):
+class JudgeUnavailable(EndpointUnavailable):
     """A judge endpoint could not be reached or kept failing after every retry."""
 
 
-class JudgeRequestError(ValueError):
+class JudgeRequestError(EndpointRefused):
     """A judge endpoint refused a request outright (4xx other than 429: bad key, wrong model, bad request)."""
 
 
@@ -149,13 +147,8 @@ class OpenAIJudge(PointwiseJudge):
         self.base_url = config.base_url.rstrip("/")
         self.identity = f"openai:{config.model}@{self.base_url}:rubric={digest}"
         self.cache = VerdictCache(config.cache_dir) if config.cache_dir is not None else None
-        headers = {}
-        if config.api_key_env:
-            key = os.environ.get(config.api_key_env, "")
-            if not key:
-                raise ValueError(f"judge.api_key_env: environment variable {config.api_key_env} is unset or empty")
-            headers["Authorization"] = f"Bearer {key}"
-        self._client = httpx.Client(headers=headers, timeout=config.timeout_s)
+        self._client = httpx.Client(headers=bearer_headers(config.api_key_env, "judge.api_key_env"), timeout=config.timeout_s)
+        self._retry = RetryPolicy(config.max_retries, config.backoff_base_s, config.backoff_max_s)
         self._lock = threading.Lock()
 
     # -- one request -------------------------------------------------------------------------------------
@@ -172,36 +165,16 @@ class OpenAIJudge(PointwiseJudge):
             "temperature": self.config.temperature,
             "max_tokens": self.config.max_tokens,
         }
-        attempts = self.config.max_retries + 1
-        last = ""
-        for attempt in range(attempts):
-            if attempt:
-                self._count(retries=1)
-            retry_after: float | None = None
-            try:
-                self._count(calls=1)
-                response = self._client.post(url, json=body)
-            except httpx.TimeoutException:
-                last = f"timed out after {self.config.timeout_s}s"
-            except httpx.TransportError as exc:
-                last = f"connection error: {exc}"
-            else:
-                if response.status_code == 200:
-                    return self._reply_text(response)
-                last = f"HTTP {response.status_code}: {response.text[:300]}"
-                if response.status_code != 429 and response.status_code < 500:
-                    raise JudgeRequestError(f"judge {url} (model {self.config.model!r}) refused the request: {last}")
-                try:
-                    retry_after = float(response.headers.get("retry-after", ""))
-                except ValueError:
-                    retry_after = None
-            if attempt + 1 < attempts:
-                delay = min(self.config.backoff_max_s, self.config.backoff_base_s * 2**attempt)
-                delay = delay * (0.5 + random.random() / 2)
-                if retry_after is not None:
-                    delay = max(delay, min(retry_after, self.config.backoff_max_s))
-                time.sleep(delay)
-        raise JudgeUnavailable(f"judge {url} unavailable after {attempts} attempt(s); last: {last}")
+        try:
+            response = post_with_retries(self._client, url, body, self._retry, what="judge", on_attempt=self._count_attempt)
+        except EndpointRefused as error:
+            raise JudgeRequestError(f"{error} (model {self.config.model!r})") from None
+        except EndpointUnavailable as error:
+            raise JudgeUnavailable(str(error)) from None
+        return self._reply_text(response)
+
+    def _count_attempt(self, attempt: int) -> None:
+        self._count(calls=1, retries=1 if attempt else 0)
 
     def _reply_text(self, response: httpx.Response) -> str:
         """The reply's text, and its token usage counted; '' for a body that is not a chat completion."""
