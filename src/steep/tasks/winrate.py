@@ -31,3 +31,46 @@ def win_rate(judge: Judge, prompts: Sequence[list[dict]], new: Sequence[str], ol
         "both_order_agreement": sum(asked_both) / len(asked_both) if asked_both else None,
         "comparisons": len(comparisons),
     }
+
+
+def outcome(comparison) -> float:
+    """1 when the new answer (a) won, 0 when it lost, 0.5 for a tie."""
+    return {"a": 1.0, "b": 0.0, "tie": 0.5}[comparison.winner]
+
+
+def length_controlled_win_rate(outcomes: Sequence[float], new_lengths: Sequence[float], old_lengths: Sequence[float],
+                               *, ridge: float = 1.0, iterations: int = 50) -> float:  # fmt: skip
+    """The win rate with the effect of answer length taken out, as AlpacaEval 2.0 does it.
+
+    Fit P(new wins) = sigmoid(b0 + b1 * tanh(d / s)) to the outcomes (ties as 0.5), where d is the length gap
+    (new minus old, in words) and s its standard deviation; the length-controlled win rate is sigmoid(b0): what the
+    fit predicts for two answers of equal length. A judge that prefers longer answers credits a model that grew
+    wordier with wins its content did not earn; this figure removes them. `ridge` shrinks b1 only (an L2 penalty),
+    so a few prompts whose lengths separate the outcomes cannot push it to infinity. With no length gap at all the
+    figure equals the raw win rate. Newton's method on the penalized log-likelihood; b0 is clipped to +-20, so a
+    clean sweep reports ~1.0 (0.9999999979), not a divergence.
+    """
+    import math
+
+    n = len(outcomes)
+    if not (n == len(new_lengths) == len(old_lengths)) or n == 0:
+        raise ValueError(f"need as many outcomes as lengths, and at least one: {n}, {len(new_lengths)}, {len(old_lengths)}")
+    gaps = [float(a) - float(b) for a, b in zip(new_lengths, old_lengths)]
+    mean_gap = sum(gaps) / n
+    scale = math.sqrt(sum((g - mean_gap) ** 2 for g in gaps) / n) or 1.0
+    x = [math.tanh(g / scale) for g in gaps]
+    b0 = b1 = 0.0
+    for _ in range(iterations):
+        p = [1.0 / (1.0 + math.exp(-(b0 + b1 * xi))) for xi in x]
+        g0 = sum(y - pi for y, pi in zip(outcomes, p))
+        g1 = sum((y - pi) * xi for y, pi, xi in zip(outcomes, p, x)) - ridge * b1
+        w = [pi * (1.0 - pi) for pi in p]
+        h00 = sum(w) + 1e-9
+        h01 = sum(wi * xi for wi, xi in zip(w, x))
+        h11 = sum(wi * xi * xi for wi, xi in zip(w, x)) + ridge
+        det = h00 * h11 - h01 * h01
+        step0, step1 = (h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det
+        b0, b1 = max(-20.0, min(20.0, b0 + step0)), b1 + step1
+        if abs(step0) < 1e-10 and abs(step1) < 1e-10:
+            break
+    return 1.0 / (1.0 + math.exp(-b0))
