@@ -129,6 +129,23 @@ def test_rs_really_rejects_and_does_not_lower_late_turn_rules(demo):
     assert first["worst_turn_score"] == min(first["turn_scores"])
 
 
+def test_eval_compares_each_model_with_the_previous_under_a_judge_that_trained_nothing(demo):
+    m = metrics(demo, "eval")
+    rows = m["models"]
+    # the same name means the same number: eval reads all of cpt's held-out documents, as cpt did
+    assert abs(rows["cpt"]["domain_bpb"] - metrics(demo, "cpt")["domain_bpb_after"]) < 1e-3
+    assert "win_rate_vs_previous" not in rows["base"]
+    for stage in ("cpt", "sft", "dpo", "rs"):
+        assert 0.0 <= rows[stage]["win_rate_vs_previous"] <= 1.0 and 0.0 <= rows[stage]["win_rate_vs_previous_lc"] <= 1.0
+    # sft learned the house answers: closer to the gold answers than cpt's text continuation, by the eval judge
+    assert rows["sft"]["win_rate_vs_previous"] > 0.6 and rows["sft"]["reference_similarity"] > rows["cpt"]["reference_similarity"]
+    judge = m["eval_judge"]["identity"]
+    assert judge.startswith("reference_embedding:") and judge != metrics(demo, "dpo")["judge"]
+    answers = [json.loads(line) for line in (demo["run_dir"] / "eval" / "answers.jsonl").read_text().splitlines()]
+    compared = [a for a in answers if a["kind"] == "comparison"]
+    assert {a["model"] for a in compared} == {"cpt", "sft", "dpo", "rs"} and all({"new", "old", "winner"} <= set(a) for a in compared)
+
+
 def test_serve_smoke_and_template_hash_lineage(demo):
     served = json.loads((demo["run_dir"] / "serve" / "serve.json").read_text())
     assert served["chat_template_sha256"] == metrics(demo, "sft")["chat_template_sha256"] == metrics(demo, "rs")["chat_template_sha256"]
