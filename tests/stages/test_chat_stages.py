@@ -61,7 +61,7 @@ def _files(stage_dir):
 def test_each_stage_writes_exactly_its_artifacts(chat_run):
     assert _files(chat_run / "dpo") == ["adapter", "manifest.json", "metrics.jsonl", "model", "pairs.jsonl", "samples.jsonl"]
     assert _files(chat_run / "rs") == ["adapter", "dialogues.jsonl", "heldout_dialogues.jsonl", "kept.jsonl", "manifest.json", "metrics.jsonl", "model"]
-    assert _files(chat_run / "eval") == ["answers.jsonl", "manifest.json", "metrics.json", "report.html"]
+    assert _files(chat_run / "eval") == ["answers.jsonl", "manifest.json", "metrics.json", "report.html", "report.md"]
     assert _files(chat_run / "serve") == ["manifest.json", "serve.json", "smoke.json"]
 
 

@@ -6,14 +6,15 @@ One row per model (base, cpt, sft, dpo, rs), one column per metric of each task 
 usual case), the tasks are the ones the training stages in the pipeline measure themselves with (cpt's bits per
 byte, sft's format adherence, dpo's rule pass rate, rs's late-turn coherence), cut to eval's own, smaller
 slices (`max_docs`, `max_prompts`, `max_dialogues`), so the same name means the same measure. Writes
-`metrics.json`, `answers.jsonl` (what was scored, per model and task) and `report.html`.
+`metrics.json`, `answers.jsonl` (what was scored, per model and task) and the run report, `report.html` (charts,
+self-contained) and `report.md`, built from the whole run directory (`steep report RUN_DIR` rebuilds them).
 """
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from steep.artifacts import atomic_write_json, atomic_write_text, write_jsonl
+from steep.artifacts import atomic_write_json, write_jsonl
 from steep.schema import StrictModel
 from steep.stage import EveryModel, FileInput, StageContext, StageSpec
 from steep.tasks.names import TASK_METRICS
@@ -40,7 +41,7 @@ def consumes(cfg: EvalConfig) -> dict:
 def run(ctx: StageContext) -> dict:
     from steep.model.load import load_stage_model
     from steep.model.template import chat_template_sha256
-    from steep.stages.eval_report import render_report
+    from steep.report.build import write_report
     from steep.tasks.measure import run_task
 
     cfg: EvalConfig = ctx.config
@@ -64,9 +65,12 @@ def run(ctx: StageContext) -> dict:
     metrics = {"models": rows, "tasks": [task.kind for task in tasks]}
     atomic_write_json(ctx.work_dir / "metrics.json", metrics)
     write_jsonl(ctx.work_dir / "answers.jsonl", answers)
-    atomic_write_text(ctx.work_dir / "report.html", render_report(rows, ctx.upstream_metrics))
-    ctx.add_outputs("metrics.json", "answers.jsonl", "report.html")
+    # the run directory is the work dir's parent (`<run_dir>/eval.partial`); eval has no manifest yet, so the report
+    # reads eval's own files from the work dir and every earlier stage's from the run directory
+    html_path, md_path = write_report(ctx.work_dir.parent, ctx.work_dir, eval_dir=ctx.work_dir, eval_metrics=metrics)
+    ctx.add_outputs("metrics.json", "answers.jsonl", html_path.name)
+    ctx.add_output("report_md", md_path)  # add_outputs would name it "report" too
     return metrics
 
 
-STAGE = StageSpec(name="eval", config=EvalConfig, run=run, consumes=consumes, produces=("metrics", "answers", "report"))
+STAGE = StageSpec(name="eval", config=EvalConfig, run=run, consumes=consumes, produces=("metrics", "answers", "report", "report_md"))
