@@ -117,7 +117,7 @@ def _losses(run: dict) -> str:
     charts = []
     for stage, curves in run["losses"].items():
         x_label = "step (rounds in sequence)" if len(curves) > 1 else "step"
-        charts.append(svg.line_chart(_sequenced(curves), title=f"{stage} training loss", x_label=x_label, y_label="loss", width=540, height=240))
+        charts.append(svg.line_chart(_sequenced(curves), title=f"{stage} training loss", x_label=x_label, y_label="loss", width=540, height=240, x_name="step"))
     body = f"<div class='grid'>{''.join(charts)}</div>" if charts else ""
     columns, rows = dpo_round_rows(run)
     if rows:

@@ -115,8 +115,8 @@ def _svg(width: int, height: int, title: str, body: list[str], legend: list[tupl
     return "\n".join(parts + body + ["</svg>"])
 
 
-def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, x_label: str, y_label: str, width: int = 560, height: int = 250, colors: dict[str, str] | None = None) -> str:
-    """One polyline per series, a dot with a tooltip per point."""
+def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, x_label: str, y_label: str, width: int = 560, height: int = 250, colors: dict[str, str] | None = None, x_name: str | None = None) -> str:
+    """One polyline per series, a dot with a tooltip per point (`x_name`: the x in tooltips, default `x_label`)."""
     series = {name: [(float(x), float(y)) for x, y in points if math.isfinite(x) and math.isfinite(y)] for name, points in series.items()}
     series = {name: points for name, points in series.items() if points}
     if not series:
@@ -134,7 +134,7 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
         coords = " ".join(f"{frame.x(x):.1f},{frame.y(y):.1f}" for x, y in points)
         body.append(f"<polyline class='series' data-series='{_esc(name)}' fill='none' stroke='{color}' stroke-width='2' stroke-linejoin='round' points='{coords}'/>")
         for x, y in points:
-            body.append(f"<circle class='point' cx='{frame.x(x):.1f}' cy='{frame.y(y):.1f}' r='2.8' fill='{color}'><title>{_esc(name)}: {_esc(x_label)} {_value_label(x)}, {_esc(y_label)} {y:.4g}</title></circle>")
+            body.append(f"<circle class='point' cx='{frame.x(x):.1f}' cy='{frame.y(y):.1f}' r='2.8' fill='{color}'><title>{_esc(name)}: {_esc(x_name or x_label)} {_value_label(x)}, {_esc(y_label)} {y:.4g}</title></circle>")
     return _svg(width, height, title, body, legend if len(series) > 1 else [])
 
 
