@@ -76,6 +76,9 @@ def curate_funnel(stage_dir: Path, metrics: dict) -> dict:
         if isinstance(block_stats, dict):
             dropped = block_stats.get("dropped") or {}
             steps.append({"block": block, "seen": block_stats.get("seen", 0), "kept": block_stats.get("kept", 0), "dropped": sum(dropped.values())})
+    # blocks in funnel order whatever the file's key order: each block sees what the one before kept (stable sort
+    # keeps read before clean when neither dropped anything)
+    steps.sort(key=lambda step: (-step["seen"], -step["kept"]))
     reasons = metrics.get("dropped_by_reason") or metrics.get("dropped") or {}
     return {"steps": steps, "reasons": dict(sorted(reasons.items(), key=lambda item: -item[1])), "docs_in": metrics.get("docs_in"), "docs_out": metrics.get("docs_out")}
 

@@ -91,7 +91,7 @@ def _overview(run: dict) -> str:
     funnel = run["funnel"]
     if funnel and funnel.get("docs_in") is not None:
         cards.insert(0, f"<div class='card'><div class='k'>curate · documents in → out</div><div class='v'>{fmt(funnel['docs_in'])} → {fmt(funnel['docs_out'])}</div></div>")
-    rows = [[stage, info.get("status"), info.get("wall_time_s")] for stage, info in run["stages"].items()]
+    rows = [[stage, info.get("status"), f"{info['wall_time_s']:.1f}" if isinstance(info.get("wall_time_s"), (int, float)) else None] for stage, info in run["stages"].items()]
     return f"<div class='cards'>{''.join(cards)}</div>" + (_table(["stage", "status", "seconds"], rows, left=2) if rows else "<p class='note'>no completed stage in this run directory</p>")
 
 
@@ -217,7 +217,7 @@ def _lineage(run: dict) -> str:
             f"<td class='l'>{outputs or '–'}</td>",
         ])
     note = "<p class='note'>Which model, data, judge and config produced each stage's outputs (hashes: sha256, first 12 hex digits; the full ones are in each stage's manifest.json).</p>"
-    return _section("lineage", "Lineage", note + _table(["stage", "model from", "data", "judge", "config", "git", "outputs"], rows))
+    return _section("lineage", "Lineage", note + _table(["stage", "model from", "data", "judge", "config", "git", "outputs"], rows, left=7))
 
 
 SECTIONS = (

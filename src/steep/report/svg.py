@@ -19,6 +19,7 @@ PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#e
 # one colour per model stage everywhere in the report, so "dpo" is the same green in every chart
 STAGE_COLORS = {"base": "#8c8c8c", "cpt": PALETTE[0], "sft": PALETTE[1], "dpo": PALETTE[2], "rs": PALETTE[4]}
 KEPT_COLOR, DROPPED_COLOR = PALETTE[0], "#e8a2a2"
+LEGEND_ROW2_Y = 25  # a second legend row sits between the title (y 18) and the plot area (top 40)
 FONT = "font-family='system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif'"
 
 
@@ -106,12 +107,15 @@ def _svg(width: int, height: int, title: str, body: list[str], legend: list[tupl
         f"<title>{_esc(title)}</title>",
         f"<text x='8' y='18' font-size='14' font-weight='600' fill='#222'>{_esc(title)}</text>",
     ]
-    # legend right-aligned on the title row; ~7 px per character at 11 px is close enough for these short names
-    x = width - 12
-    for name, color in reversed(list(legend)):
-        x -= len(name) * 7 + 26
-        parts.append(f"<rect x='{x:.1f}' y='9' width='11' height='11' rx='2' fill='{color}'/>")
-        parts.append(f"<text x='{x + 15:.1f}' y='19' font-size='11' fill='#333'>{_esc(name)}</text>")
+    # legend right-aligned on the title row, or on a second row (LEGEND_ROW2_Y) when the title leaves no room;
+    # ~7 px per character at 11 px, ~8 px at the title's 14 px bold: close enough for these short names
+    widths = [len(name) * 7 + 26 for name, _ in legend]
+    second_row = width - 12 - sum(widths) < len(title) * 8 + 24
+    x, y = (8.0, LEGEND_ROW2_Y) if second_row else (width - 12 - sum(widths), 9)
+    for (name, color), w in zip(legend, widths):
+        parts.append(f"<rect x='{x:.1f}' y='{y}' width='11' height='11' rx='2' fill='{color}'/>")
+        parts.append(f"<text x='{x + 15:.1f}' y='{y + 10}' font-size='11' fill='#333'>{_esc(name)}</text>")
+        x += w
     return "\n".join(parts + body + ["</svg>"])
 
 
@@ -147,7 +151,7 @@ def hbar_chart(groups: Sequence[tuple[str, Sequence[tuple[str, float]]]], *, tit
         return ""
     names = list(dict.fromkeys(name for _, bars in groups for name, _ in bars))
     bar_h, gap = 16, 12
-    top = 44
+    top = 62 if reference else 44  # room for the reference line's label under a legend row
     height = top + sum(len(bars) * bar_h + gap for _, bars in groups) + 40
     top_value = max([value for _, bars in groups for _, value in bars] + [x_max or 0.0, reference[0] if reference else 0.0])
     frame = _Frame(width, height, nice_ticks(0.0, top_value or 1.0, 5), [0.0, 1.0], left=96, top=top, bottom=40)
