@@ -65,6 +65,16 @@ def test_each_stage_writes_exactly_its_artifacts(chat_run):
     assert _files(chat_run / "serve") == ["manifest.json", "serve.json", "smoke.json"]
 
 
+def test_eval_writes_the_run_report_from_the_run_directory(chat_run):
+    # written while eval ran in eval.partial without a manifest: earlier stages from the run dir, eval's own rows
+    assert {"report", "report_md"} <= set(read_manifest(chat_run / "eval")["outputs"])
+    page = (chat_run / "eval" / "report.html").read_text()
+    for drawn in ("base training loss", "dpo training loss", "rs dialogue scores: kept vs rejected", "rs: mean"):
+        assert drawn in page
+    markdown = (chat_run / "eval" / "report.md").read_text()
+    assert "| dpo | base |" in markdown and "## Metrics per model" in markdown  # lineage: dpo trained base's model
+
+
 def test_dpo_and_rs_change_the_weights_they_train(chat_run):
     weights = {stage: load_file(str(chat_run / stage / "model" / "model.safetensors")) for stage in ("base", "dpo", "rs")}
     for earlier, later in (("base", "dpo"), ("dpo", "rs")):
