@@ -158,3 +158,14 @@ def test_svg_helpers():
     chart = svg.line_chart({"a": [(1, 2.0)]}, title="one <point>", x_label="x", y_label="y")  # one point: no zero span
     assert chart.count("class='point'") == 1 and "one &lt;point&gt;" in chart and "nan" not in chart.lower()
     assert svg.hbar_chart([("m", [("s", None)])], title="t", x_label="x") == ""
+
+
+def test_overview_cards_per_rule_table_and_eval_judge_in_lineage(tmp_path):
+    run = collect_run(write_run(tmp_path / "run"))
+    overview = _section(render_html(run), "overview")
+    assert "1 canary leak(s) found" in overview and "1 of 2 gates failed" in overview
+    assert "Pass rate per rule" in _section(render_html(run), "metrics")
+    assert "| disclaimer | 0.000 | 0.100 | 0.200 | 0.300 | 0.400 |" in render_markdown(run)
+    assert [item["judge"] for item in run["lineage"] if item["stage"] == "eval"] == ["openai: judge-model-7b"]
+    quiet = _section(render_html(collect_run(write_run(tmp_path / "old", eval_extras=False))), "overview")
+    assert "leak" not in quiet and "gates" not in quiet  # not measured: no card claiming anything

@@ -155,7 +155,7 @@ def collect_run(run_dir: Path, *, eval_dir: Path | None = None, eval_metrics: di
     models = {name: models[name] for name in sorted(models, key=lambda name: stage_names.index(name) if name in stage_names else len(stage_names))}
     curate = manifests.get("curate")
     rs_dir = run_dir / "rs"
-    return {
+    found = {
         "run_dir": str(run_dir),
         "stages": {stage: {"status": m.get("status"), "wall_time_s": m.get("wall_time_s"), "metrics": m.get("metrics") or {}} for stage, m in manifests.items()},
         "funnel": curate_funnel(run_dir / "curate", curate.get("metrics") or {}) if curate else None,
@@ -171,3 +171,8 @@ def collect_run(run_dir: Path, *, eval_dir: Path | None = None, eval_metrics: di
         "dialogues": rs_dialogues(rs_dir),
         "lineage": [lineage(stage, manifest, stage_names) for stage, manifest in manifests.items()],
     }
+    eval_judge = eval_metrics.get("eval_judge")
+    for item in found["lineage"]:
+        if item["stage"] == "eval" and not item["judge"] and isinstance(eval_judge, dict):
+            item["judge"] = describe_judge(eval_judge)  # eval's pairwise judge lives in its metrics, not its config
+    return found

@@ -25,6 +25,7 @@ from steep.report.tables import (
     headlines,
     leak_summary,
     moves_table,
+    per_rule_table,
     short_hash,
     win_rates,
 )
@@ -84,6 +85,15 @@ def _section(anchor: str, title: str, body: str) -> str:
     return f"<section id='{anchor}'><h2>{_e(title)}</h2>{body}</section>"
 
 
+def _leaked(run: dict) -> bool:
+    leaks = run["eval"]["leaks"]
+    return isinstance(leaks, dict) and bool(leaks.get("count", len(leaks.get("hits") or [])))
+
+
+def _gate_failed(run: dict) -> bool:
+    return any(not gate.get("passed") for gate in run["eval"]["gates"] or [])
+
+
 def _overview(run: dict) -> str:
     cards = []
     for stage, label, before, after in headlines(run):
@@ -91,6 +101,10 @@ def _overview(run: dict) -> str:
     funnel = run["funnel"]
     if funnel and funnel.get("docs_in") is not None:
         cards.insert(0, f"<div class='card'><div class='k'>curate · documents in → out</div><div class='v'>{fmt(funnel['docs_in'])} → {fmt(funnel['docs_out'])}</div></div>")
+    for anchor, label, summary, bad in (("leaks", "leak tests", leak_summary(run["eval"]["leaks"]), _leaked(run)), ("gates", "promotion gates", gate_summary(run["eval"]["gates"]), _gate_failed(run))):
+        if run["eval"][anchor]:  # measured: a card that says how it went, linked to its section
+            color = "#c62828" if bad else "#1a7f37"
+            cards.append(f"<div class='card'><div class='k'>eval · {label}</div><div class='v' style='font-size:15px;color:{color}'><a href='#{anchor}' style='color:inherit'>{_e(summary)}</a></div></div>")
     rows = [[stage, info.get("status"), f"{info['wall_time_s']:.1f}" if isinstance(info.get("wall_time_s"), (int, float)) else None] for stage, info in run["stages"].items()]
     return f"<div class='cards'>{''.join(cards)}</div>" + (_table(["stage", "status", "seconds"], rows, left=2) if rows else "<p class='note'>no completed stage in this run directory</p>")
 
@@ -132,6 +146,9 @@ def _metrics(run: dict) -> str:
         body += "<p class='note'>Every stage's model on eval's held-out data; the small number is the change from the model above (green: better for that metric).</p>"
         body += _table(["model", *[m.label for m in columns]], [[model, *[_cell(c) for c in cells]] for model, cells in rows])
         by_turn = {model: sorted((float(turn), score) for turn, score in (row.get("coherence_by_turn") or {}).items()) for model, row in run["eval"]["models"].items()}
+        models, rules = per_rule_table(run)
+        if rules:
+            body += "<h3>Pass rate per rule (eval)</h3>" + _table(["rule", *models], rules)
         body += svg.line_chart(by_turn, title="coherence by assistant turn (eval)", x_label="assistant turn", y_label="coherence", width=560, height=240)
     moves = moves_table(run)
     if moves:

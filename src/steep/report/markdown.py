@@ -18,6 +18,7 @@ from steep.report.tables import (
     headlines,
     leak_summary,
     moves_table,
+    per_rule_table,
     short_hash,
     win_rates,
 )
@@ -63,6 +64,9 @@ def render_markdown(run: dict, html_name: str = "report.html") -> str:
     if rows:
         lines += ["## Metrics per model (eval, same held-out data; change from the model above)", ""]
         lines += _table(["model", *[m.label for m in columns]], [[model, *[_cell(c) for c in cells]] for model, cells in rows])
+    models, rules = per_rule_table(run)
+    if rules:
+        lines += ["### Pass rate per rule (eval)", ""] + _table(["rule", *models], rules)
     moves = moves_table(run)
     if moves:
         lines += ["### What each stage moved, on its own held-out data", ""]

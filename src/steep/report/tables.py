@@ -67,6 +67,13 @@ def eval_table(run: dict) -> tuple[list[Metric], list[tuple[str, list[Cell]]]]:
     return columns, rows
 
 
+def per_rule_table(run: dict) -> tuple[list[str], list[list]]:
+    """Rule (rows) by model (columns): eval's share of answers that passed each rule (where dpo's gain came from)."""
+    models = {model: row["per_rule"] for model, row in run["eval"]["models"].items() if isinstance(row.get("per_rule"), dict)}
+    rules = list(dict.fromkeys(rule for per_rule in models.values() for rule in per_rule))
+    return list(models), [[rule, *[number(models[model].get(rule)) for model in models]] for rule in rules]
+
+
 def moves_table(run: dict) -> list[tuple[str, Metric, Cell, Cell]]:
     """(stage, metric, before, after-with-delta) for every before/after pair a stage reported on its own data."""
     found = []
