@@ -73,7 +73,7 @@ def test_win_rates_leaks_and_gates_are_shown(tmp_path):
     assert win.count("class='bar'") == 8  # 4 models after base, raw and length-controlled
     assert "judge-model-7b" in win and "0.5 = no better, no worse" in win
     leaks = _section(page, "leaks")
-    assert "canary-0003" in leaks and "1 canary leak(s) found (8 probes over 14 files)" in leaks and "banner ko" in leaks
+    assert "canary-0003" in leaks and "1 canary leak(s) found (8 probes, 14 files checked)" in leaks and "banner ko" in leaks
     gates = _section(page, "gates")
     assert "1 of 2 gates failed" in gates and gates.count("class='l pass'") == 1 and gates.count("class='l fail'") == 1
     markdown = render_markdown(collect_run(tmp_path / "run"))
@@ -169,3 +169,20 @@ def test_overview_cards_per_rule_table_and_eval_judge_in_lineage(tmp_path):
     assert [item["judge"] for item in run["lineage"] if item["stage"] == "eval"] == ["openai: judge-model-7b"]
     quiet = _section(render_html(collect_run(write_run(tmp_path / "old", eval_extras=False))), "overview")
     assert "leak" not in quiet and "gates" not in quiet  # not measured: no card claiming anything
+
+
+def test_other_shapes_of_the_newer_eval_keys(tmp_path):
+    run_dir = write_run(tmp_path / "run")
+    metrics = json.loads((run_dir / "eval" / "metrics.json").read_text())
+    gates = metrics["gates"]
+    # a bare leak count (ARCHITECTURE.md), gates wrapped in an object, a judge named by a string
+    metrics |= {"leaks": 0, "gates": {"passed": False, "results": gates}, "eval_judge": "rules"}
+    (run_dir / "eval" / "metrics.json").write_text(json.dumps(metrics))
+    page = render_html(collect_run(run_dir))
+    assert "no canary leaked<" in _section(page, "leaks")  # no "(– probes)" for a bare count
+    assert "1 of 2 gates failed" in _section(page, "gates")
+    assert "judge: rules" in _section(page, "winrate")
+    metrics |= {"leaks": "n/a", "gates": "n/a", "eval_judge": 3}
+    (run_dir / "eval" / "metrics.json").write_text(json.dumps(metrics))
+    page = render_html(collect_run(run_dir))
+    assert "no leak test results" in page and "no promotion gates" in page

@@ -136,6 +136,26 @@ def lineage(stage: str, manifest: dict, stage_order: list[str] = ()) -> dict:
     }
 
 
+# eval's leak tests, gates and judge are newer than most runs on disk; these accept the shapes a run may hold
+# (ARCHITECTURE.md's plain `leaks` count, a gates object holding its list) and give None for anything else.
+def _leaks(leaks) -> dict | None:
+    if _number(leaks):
+        return {"count": int(leaks), "hits": []}
+    return leaks if isinstance(leaks, dict) else None
+
+
+def _gates(gates) -> list[dict] | None:
+    if isinstance(gates, dict):
+        gates = gates.get("results", gates.get("gates"))
+    return [gate for gate in gates if isinstance(gate, dict)] if isinstance(gates, list) else None
+
+
+def _judge(judge) -> dict | None:
+    if isinstance(judge, str):
+        return {"kind": judge}
+    return judge if isinstance(judge, dict) else None
+
+
 def collect_run(run_dir: Path, *, eval_dir: Path | None = None, eval_metrics: dict | None = None) -> dict:
     """Everything the report shows, as plain data.
 
@@ -163,9 +183,9 @@ def collect_run(run_dir: Path, *, eval_dir: Path | None = None, eval_metrics: di
         "dpo_rounds": [row for row in _rows(run_dir / "dpo" / "metrics.jsonl") if row.get("phase") == "dpo_round"],
         "eval": {
             "models": models,
-            "judge": eval_metrics.get("eval_judge"),
-            "leaks": eval_metrics.get("leaks"),
-            "gates": eval_metrics.get("gates"),
+            "judge": _judge(eval_metrics.get("eval_judge")),
+            "leaks": _leaks(eval_metrics.get("leaks")),
+            "gates": _gates(eval_metrics.get("gates")),
         },
         "answer_lengths": answer_lengths(eval_dir),
         "dialogues": rs_dialogues(rs_dir),

@@ -151,8 +151,9 @@ def leak_summary(leaks) -> str:
     if not isinstance(leaks, dict):
         return "no leak test results in this run's eval"
     count = leaks.get("count", len(leaks.get("hits") or []))
-    where = f"{fmt(leaks.get('probes'))} probes over {fmt(leaks.get('checked_files'))} files"
-    return f"no canary leaked ({where})" if not count else f"{count} canary leak(s) found ({where})"
+    scope = [f"{leaks[key]} {noun}" for key, noun in (("probes", "probes"), ("checked_files", "files checked")) if leaks.get(key) is not None]
+    where = f" ({', '.join(scope)})" if scope else ""
+    return f"no canary leaked{where}" if not count else f"{count} canary leak(s) found{where}"
 
 
 def short_hash(value) -> str:
