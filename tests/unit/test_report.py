@@ -24,7 +24,7 @@ SECTIONS = ("overview", "curation", "losses", "metrics", "winrate", "lengths", "
 
 
 def _section(page: str, anchor: str) -> str:
-    match = re.search(rf"<section id='{anchor}'>(.*?)</section>", page, re.S)
+    match = re.search(rf"<section id='{anchor}'>(.*?)</section>", page, re.DOTALL)
     assert match, f"no section {anchor}"
     return match.group(1)
 
@@ -44,7 +44,7 @@ def test_full_run_writes_both_files_with_every_section(tmp_path):
 def test_loss_charts_have_one_point_per_logged_step(tmp_path):
     page = render_html(collect_run(write_run(tmp_path / "run")))
     losses = _section(page, "losses")
-    charts = re.findall(r"<svg.*?</svg>", losses, re.S)
+    charts = re.findall(r"<svg.*?</svg>", losses, re.DOTALL)
     assert len(charts) == 5  # base, cpt, sft, dpo, rs
     points = [chart.count("class='point'") for chart in charts]
     assert points == [LOSS_STEPS["base"], LOSS_STEPS["cpt"], LOSS_STEPS["sft"], DPO_ROUNDS * DPO_STEPS, LOSS_STEPS["rs"]]

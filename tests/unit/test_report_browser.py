@@ -32,7 +32,7 @@ WINDOW = "1200,5000"
 def _chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "chromium-profile"  # own profile: parallel runs never share a lock
     command = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--no-first-run", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args, page.as_uri()]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
 
 
 def open_page(tmp_path: Path, page: Path) -> tuple[str, list[str]]:

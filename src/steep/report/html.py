@@ -57,6 +57,10 @@ rows.forEach(function(r){body.appendChild(r);});th.setAttribute('data-asc',asc?'
 document.documentElement.setAttribute('data-report-ready','1');})();"""
 
 
+# a production rs judges thousands of dialogues: the page lists this many, the file keeps them all
+MAX_DIALOGUE_ROWS = 300
+
+
 def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
@@ -191,8 +195,9 @@ def _dialogues(run: dict) -> str:
     chart = svg.histogram(scores, svg.bin_edges([], lo=min(int(lowest * 10) / 10, 0.9), hi=1.0, bins=10), title="rs dialogue scores: kept vs rejected", x_label="dialogue score", colors={"kept": svg.PALETTE[2], "rejected": "#bbbbbb"})
     table = _table(["", "dialogues", "mean score", "mean worst-turn score"], [[name, summary[name], summary["mean_score"][name], summary["mean_worst_turn"][name]] for name in ("kept", "rejected")])
     reasons = _table(["why rejected", "dialogues"], [[reason, count] for reason, count in summary["reasons"].items()]) if summary["reasons"] else ""
-    rows = [[d.get("scenario_id"), d.get("rollout"), d.get("round"), "kept" if d["kept"] else (d.get("reject_reason") or "rejected"), d.get("score"), d.get("worst_turn_score"), d.get("fact_recall")] for d in dialogues]
-    detail = "<details><summary>every dialogue</summary>" + _table(["scenario", "rollout", "round", "outcome", "score", "worst turn", "fact recall"], rows, left=1) + "</details>"
+    rows = [[d.get("scenario_id"), d.get("rollout"), d.get("round"), "kept" if d["kept"] else (d.get("reject_reason") or "rejected"), d.get("score"), d.get("worst_turn_score"), d.get("fact_recall")] for d in dialogues[:MAX_DIALOGUE_ROWS]]
+    shown = "every dialogue" if len(dialogues) <= MAX_DIALOGUE_ROWS else f"the first {MAX_DIALOGUE_ROWS} of {len(dialogues)} dialogues (all of them: rs/dialogues.jsonl)"
+    detail = f"<details><summary>{shown}</summary>" + _table(["scenario", "rollout", "round", "outcome", "score", "worst turn", "fact recall"], rows, left=1) + "</details>"
     return _section("dialogues", "rs: kept vs rejected dialogues", chart + table + reasons + detail)
 
 
