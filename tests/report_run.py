@@ -62,7 +62,7 @@ def eval_models(extras: bool = True) -> dict:
             "per_rule": {"cites_policy": 0.2 * i, "disclaimer": 0.1 * i}, "chat_template_sha256": "c" * 64,
         }  # fmt: skip
         if extras and i:
-            row |= {"win_rate_vs_previous": 0.45 + 0.06 * i, "win_rate_vs_previous_lc": 0.43 + 0.05 * i}
+            row |= {"win_rate_vs_previous": 0.45 + 0.06 * i, "win_rate_vs_previous_lc": 0.43 + 0.05 * i, "tie_rate_vs_previous": 0.1, "comparisons_vs_previous": 24}
         models[stage] = row
     return models
 
@@ -71,7 +71,8 @@ def eval_metrics(extras: bool = True) -> dict:
     metrics = {"models": eval_models(extras), "tasks": ["bpb", "bpb", "format", "rules", "coherence"]}
     if extras:
         metrics |= {
-            "eval_judge": {"kind": "openai", "model": "judge-model-7b"},
+            # as eval writes it: kind, identity and the judge's usage counters
+            "eval_judge": {"kind": "reference_embedding", "identity": "reference_embedding:all-MiniLM-L6-v2@0a1b2c3d", "calls": 96},
             "leaks": {"count": 1, "hits": [{"canary": "canary-0003", "where": "rs/model answer to probe 2"}], "checked_files": 14, "probes": 8},
             "gates": [
                 {"stage": "dpo", "metric": "rule_pass_rate", "value": 0.9, "threshold": 0.8, "passed": True},
@@ -118,6 +119,7 @@ def write_run(run_dir: Path, *, eval_extras: bool = True, stages=("base", "curat
         _write_json(run_dir / "eval" / "metrics.json", metrics)
         answers = [{"model": stage, "task": 3, "kind": "rules", "prompt": [], "answer": " ".join(["word"] * (10 + 4 * n + 3 * (4 - i))), "score": 0.8} for i, stage in enumerate(MODEL_STAGES) for n in range(8)]
         answers += [{"model": stage, "task": 4, "kind": "coherence", "messages": [], "score": 0.7} for stage in MODEL_STAGES]
+        answers += [{"model": stage, "task": "winrate", "kind": "comparison", "against": "x", "new": "a b", "old": "c", "outcome": 1.0} for stage in MODEL_STAGES[1:]]
         _write_jsonl(run_dir / "eval" / "answers.jsonl", answers)
     if "serve" in stages:
         _manifest(run_dir, "serve", index["serve"], {"smoke_latency_s": 0.5}, {"model": _model_input("rs")}, outputs=("serve",))

@@ -71,7 +71,8 @@ def test_win_rates_leaks_and_gates_are_shown(tmp_path):
     page = render_html(collect_run(write_run(tmp_path / "run")))
     win = _section(page, "winrate")
     assert win.count("class='bar'") == 8  # 4 models after base, raw and length-controlled
-    assert "judge-model-7b" in win and "0.5 = no better, no worse" in win
+    assert "reference_embedding (reference_embedding:all-MiniLM-L6-v2@0a1b2c3d), 96 calls" in win and "0.5 = no better, no worse" in win
+    assert win.count("<tr>") == 1 + 4  # the table beside the bars: header and 4 models
     leaks = _section(page, "leaks")
     assert "canary-0003" in leaks and "1 canary leak(s) found (8 probes, 14 files checked)" in leaks and "banner ko" in leaks
     gates = _section(page, "gates")
@@ -166,7 +167,7 @@ def test_overview_cards_per_rule_table_and_eval_judge_in_lineage(tmp_path):
     assert "1 canary leak(s) found" in overview and "1 of 2 gates failed" in overview
     assert "Pass rate per rule" in _section(render_html(run), "metrics")
     assert "| disclaimer | 0.000 | 0.100 | 0.200 | 0.300 | 0.400 |" in render_markdown(run)
-    assert [item["judge"] for item in run["lineage"] if item["stage"] == "eval"] == ["openai: judge-model-7b"]
+    assert [item["judge"] for item in run["lineage"] if item["stage"] == "eval"] == ["reference_embedding: reference_embedding:all-MiniLM-L6-v2@0a1b2c3d"]
     quiet = _section(render_html(collect_run(write_run(tmp_path / "old", eval_extras=False))), "overview")
     assert "leak" not in quiet and "gates" not in quiet  # not measured: no card claiming anything
 
@@ -182,6 +183,9 @@ def test_other_shapes_of_the_newer_eval_keys(tmp_path):
     assert "no canary leaked<" in _section(page, "leaks")  # no "(– probes)" for a bare count
     assert "1 of 2 gates failed" in _section(page, "gates")
     assert "judge: rules" in _section(page, "winrate")
+    metrics["eval_judge"] = {"kind": "openai", "model": "judge-7b"}  # the brief's shape: a model name, no identity
+    (run_dir / "eval" / "metrics.json").write_text(json.dumps(metrics))
+    assert "judge: openai (judge-7b)" in render_html(collect_run(run_dir))
     metrics |= {"leaks": "n/a", "gates": "n/a", "eval_judge": 3}
     (run_dir / "eval" / "metrics.json").write_text(json.dumps(metrics))
     page = render_html(collect_run(run_dir))

@@ -85,7 +85,8 @@ def curate_funnel(stage_dir: Path, metrics: dict) -> dict:
 
 def answer_lengths(eval_dir: Path) -> dict[str, list[int]]:
     """Model -> words per single answer in eval's answers.jsonl (the unit `mean_answer_len` counts in: whitespace
-    words). Dialogue rows (coherence) have no single `answer` and are left out."""
+    words): rules, format and win-rate answers. Dialogues (coherence) and pairwise comparisons (`new`/`old`, the
+    same answers again) have no single `answer` and are left out."""
     lengths: dict[str, list[int]] = {}
     for row in _rows(eval_dir / "answers.jsonl"):
         if isinstance(row.get("answer"), str):
@@ -110,7 +111,7 @@ def describe_judge(judge) -> str | None:
         members = [describe_judge(member.get("judge", member)) for member in judge.get("members", []) if isinstance(member, dict)]
         gate = describe_judge(judge.get("gate"))
         return "ensemble(" + "; ".join(filter(None, [f"gate {gate}" if gate else None, *members])) + ")"
-    name = judge.get("model") or judge.get("path")
+    name = judge.get("identity") or judge.get("model") or judge.get("path")
     return f"{kind}: {name}" if name else str(kind)
 
 
@@ -194,5 +195,5 @@ def collect_run(run_dir: Path, *, eval_dir: Path | None = None, eval_metrics: di
     eval_judge = eval_metrics.get("eval_judge")
     for item in found["lineage"]:
         if item["stage"] == "eval" and not item["judge"] and isinstance(eval_judge, dict):
-            item["judge"] = describe_judge(eval_judge)  # eval's pairwise judge lives in its metrics, not its config
+            item["judge"] = describe_judge(eval_judge)  # what eval's judge says it is, from its metrics
     return found

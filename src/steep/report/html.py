@@ -23,10 +23,12 @@ from steep.report.tables import (
     fmt_delta,
     gate_summary,
     headlines,
+    judge_text,
     leak_summary,
     moves_table,
     per_rule_table,
     short_hash,
+    win_rate_rows,
     win_rates,
 )
 
@@ -164,11 +166,12 @@ def _metrics(run: dict) -> str:
 def _win_rates(run: dict) -> str:
     groups = win_rates(run)
     judge = run["eval"]["judge"]
-    judge_line = f"<p class='note'>judge: {_e(judge.get('kind', '?'))} {_e(judge.get('model') or '')}</p>" if isinstance(judge, dict) else ""
+    judge_line = f"<p class='note'>evaluation judge: {_e(judge_text(judge))}</p>" if judge else ""
     if not groups:
         return _section("winrate", "Win rate vs the previous stage", judge_line + "<p class='banner none'>no pairwise win rates in this run's eval</p>")
     chart = svg.hbar_chart(groups, title="win rate of each model against the previous stage's", x_label="win rate (ties count half)", x_max=1.0, reference=(0.5, "0.5 = no better, no worse"), colors={"win rate": svg.PALETTE[0], "length-controlled": svg.PALETTE[5]})
-    return _section("winrate", "Win rate vs the previous stage", judge_line + chart)
+    headers, rows = win_rate_rows(run)
+    return _section("winrate", "Win rate vs the previous stage", judge_line + chart + _table(headers, rows))
 
 
 def _answer_lengths(run: dict) -> str:
@@ -181,7 +184,7 @@ def _answer_lengths(run: dict) -> str:
         svg.histogram({model: values}, edges, title=f"{model}: mean {sum(values) / len(values):.1f} words", x_label="words per answer", y_max=y_max, width=360, height=200, colors={model: svg.color_for(model, i)})
         for i, (model, values) in enumerate(lengths.items())
     ]
-    return _section("lengths", "Answer length per model", "<p class='note'>Single answers eval scored (format and rules tasks), in whitespace words; same bins and count axis in every panel.</p>" + f"<div class='grid'>{''.join(charts)}</div>")
+    return _section("lengths", "Answer length per model", "<p class='note'>Every single answer in eval's answers.jsonl (dialogue turns left out), in whitespace words; same bins and count axis in every panel.</p>" + f"<div class='grid'>{''.join(charts)}</div>")
 
 
 def _dialogues(run: dict) -> str:

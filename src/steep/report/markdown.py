@@ -16,10 +16,12 @@ from steep.report.tables import (
     fmt_delta,
     gate_summary,
     headlines,
+    judge_text,
     leak_summary,
     moves_table,
     per_rule_table,
     short_hash,
+    win_rate_rows,
     win_rates,
 )
 
@@ -76,10 +78,9 @@ def render_markdown(run: dict, html_name: str = "report.html") -> str:
     judge = run["eval"]["judge"]
     if groups:
         lines += ["## Win rate vs the previous stage", ""]
-        if isinstance(judge, dict):
-            lines += [f"judge: {judge.get('kind', '?')} {judge.get('model') or ''}".rstrip(), ""]
-        series = list(dict.fromkeys(name for _, bars in groups for name, _ in bars))
-        lines += _table(["model", *series], [[model, *[dict(bars).get(name) for name in series]] for model, bars in groups])
+        if judge:
+            lines += [f"evaluation judge: {judge_text(judge)}", ""]
+        lines += _table(*win_rate_rows(run))
 
     lengths = run["answer_lengths"]
     if lengths:

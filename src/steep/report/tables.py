@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from steep.tasks.names import EVAL_METRICS, HEADLINE, STAGE_MOVES, Metric, before_after
 
-# eval's pairwise columns (names from ARCHITECTURE.md); 0.5 means "no better, no worse than the previous stage"
+# eval's pairwise columns (names from ARCHITECTURE.md); 0.5 means "no better, no worse than the previous stage".
+# Listed here as well as (once eval measures them) in EVAL_METRICS: eval_table keeps the first of each key.
 WIN_RATE = Metric("win_rate_vs_previous", "win rate vs previous", True)
-WIN_RATE_LC = Metric("win_rate_vs_previous_lc", "win rate vs previous (length-controlled)", True)
+WIN_RATE_LC = Metric("win_rate_vs_previous_lc", "win rate vs previous, length-controlled", True)
+AGAINST_PREVIOUS = {WIN_RATE.key, WIN_RATE_LC.key}
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,12 @@ def eval_table(run: dict) -> tuple[list[Metric], list[tuple[str, list[Cell]]]]:
     """Eval's models (rows, in stage order) by metric (columns present in any row), each with its delta from the
     model above it: what that stage changed on the same held-out data."""
     models = run["eval"]["models"]
-    columns = [m for m in (*EVAL_METRICS, WIN_RATE, WIN_RATE_LC) if any(number(row.get(m.key)) is not None for row in models.values())]
+    unique = {m.key: m for m in reversed((*EVAL_METRICS, WIN_RATE, WIN_RATE_LC))}  # reversed: the first label wins
+    columns = [m for m in dict.fromkeys(unique[m.key] for m in (*EVAL_METRICS, WIN_RATE, WIN_RATE_LC)) if any(number(row.get(m.key)) is not None for row in models.values())]
     rows, previous = [], {}
     for model, row in models.items():
         # win rates are already "against the previous model": a delta of a delta would mean nothing
-        rows.append((model, [_cell(row.get(m.key), None if m in (WIN_RATE, WIN_RATE_LC) else previous.get(m.key), m) for m in columns]))
+        rows.append((model, [_cell(row.get(m.key), None if m.key in AGAINST_PREVIOUS else previous.get(m.key), m) for m in columns]))
         previous = row
     return columns, rows
 
@@ -106,6 +109,23 @@ def win_rates(run: dict) -> list[tuple[str, list[tuple[str, float]]]]:
         if bars:
             groups.append((model, bars))
     return groups
+
+
+def win_rate_rows(run: dict) -> tuple[list[str], list[list]]:
+    """(model, win rate, length-controlled, tie rate, comparisons) for each model eval compared with its predecessor."""
+    keys = (WIN_RATE.key, WIN_RATE_LC.key, "tie_rate_vs_previous", "comparisons_vs_previous")
+    rows = [[model, *[row.get(key) for key in keys]] for model, row in run["eval"]["models"].items() if number(row.get(WIN_RATE.key)) is not None]
+    return ["model", "win rate", "length-controlled", "ties", "comparisons"], rows
+
+
+def judge_text(judge: dict | None) -> str | None:
+    """eval's judge in one line: its kind and its identity (or model), and how many calls it took if it says."""
+    if not judge:
+        return None
+    name = judge.get("identity") or judge.get("model")
+    text = f"{judge.get('kind', '?')}" + (f" ({name})" if name and name != judge.get("kind") else "")
+    calls = judge.get("calls")
+    return text + (f", {calls} calls" if number(calls) is not None else "")
 
 
 def dpo_round_rows(run: dict) -> tuple[list[str], list[list]]:
