@@ -113,9 +113,10 @@ def win_rates(run: dict) -> list[tuple[str, list[tuple[str, float]]]]:
 
 def win_rate_rows(run: dict) -> tuple[list[str], list[list]]:
     """(model, win rate, length-controlled, tie rate, comparisons) for each model eval compared with its predecessor."""
-    keys = (WIN_RATE.key, WIN_RATE_LC.key, "tie_rate_vs_previous", "comparisons_vs_previous")
-    rows = [[model, *[row.get(key) for key in keys]] for model, row in run["eval"]["models"].items() if number(row.get(WIN_RATE.key)) is not None]
-    return ["model", "win rate", "length-controlled", "ties", "comparisons"], rows
+    labels = {WIN_RATE.key: "win rate", WIN_RATE_LC.key: "length-controlled", "tie_rate_vs_previous": "ties", "comparisons_vs_previous": "comparisons"}
+    compared = {model: row for model, row in run["eval"]["models"].items() if number(row.get(WIN_RATE.key)) is not None}
+    keys = [key for key in labels if any(number(row.get(key)) is not None for row in compared.values())]
+    return ["model", *[labels[key] for key in keys]], [[model, *[row.get(key) for key in keys]] for model, row in compared.items()]
 
 
 def judge_text(judge: dict | None) -> str | None:
