@@ -3,6 +3,7 @@
     steep run examples/demo/pipeline.yaml [--from sft] [--until dpo] [sft.lora.r=4 ...]
     steep sft examples/demo/pipeline.yaml          # one stage (its inputs must be complete)
     steep show runs/demo [--json]
+    steep report runs/demo                         # rebuild runs/demo/eval/report.html and report.md
     steep serve runs/demo [--port 8000]
     steep demo-data examples/demo/data
 
@@ -115,6 +116,21 @@ def show(run_dir: Path = typer.Argument(..., help="a run directory"), as_json: b
     from steep.pipeline.show import print_run
 
     print_run(run_dir)
+
+
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="a run directory"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="where to write report.html and report.md (default: RUN_DIR/eval, or RUN_DIR without an eval stage)"),
+) -> None:
+    """Rebuild the run report (self-contained report.html with charts, and report.md) from the run directory."""
+    if not run_dir.is_dir():
+        typer.secho(f"error: no run directory at {run_dir}", fg="red", err=True)
+        raise typer.Exit(1)
+    from steep.report.build import write_report
+
+    for path in write_report(run_dir, out_dir):
+        typer.echo(f"report: {path}")
 
 
 @app.command()

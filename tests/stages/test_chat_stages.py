@@ -61,8 +61,18 @@ def _files(stage_dir):
 def test_each_stage_writes_exactly_its_artifacts(chat_run):
     assert _files(chat_run / "dpo") == ["adapter", "manifest.json", "metrics.jsonl", "model", "pairs.jsonl", "samples.jsonl"]
     assert _files(chat_run / "rs") == ["adapter", "dialogues.jsonl", "heldout_dialogues.jsonl", "kept.jsonl", "manifest.json", "metrics.jsonl", "model"]
-    assert _files(chat_run / "eval") == ["answers.jsonl", "manifest.json", "metrics.json", "report.html"]
+    assert _files(chat_run / "eval") == ["answers.jsonl", "manifest.json", "metrics.json", "report.html", "report.md"]
     assert _files(chat_run / "serve") == ["manifest.json", "serve.json", "smoke.json"]
+
+
+def test_eval_writes_the_run_report_from_the_run_directory(chat_run):
+    # written while eval ran in eval.partial without a manifest: earlier stages from the run dir, eval's own rows
+    assert {"report", "report_md"} <= set(read_manifest(chat_run / "eval")["outputs"])
+    page = (chat_run / "eval" / "report.html").read_text()
+    for drawn in ("base training loss", "dpo training loss", "rs dialogue scores: kept vs rejected", "rs: mean"):
+        assert drawn in page
+    markdown = (chat_run / "eval" / "report.md").read_text()
+    assert "| dpo | base |" in markdown and "## Metrics per model" in markdown  # lineage: dpo trained base's model
 
 
 def test_dpo_and_rs_change_the_weights_they_train(chat_run):

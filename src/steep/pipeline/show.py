@@ -8,6 +8,7 @@ from rich.table import Table
 
 from steep.artifacts import read_manifest
 from steep.log import console
+from steep.report.build import HTML_NAME, MARKDOWN_NAME, default_out_dir
 from steep.stages import STAGE_ORDER
 from steep.tasks.names import HEADLINE, before_after
 
@@ -41,10 +42,17 @@ def print_summary(outcomes, run_dir: Path) -> None:
     for outcome in outcomes:
         table.add_row(outcome.stage, outcome.action, f"{outcome.wall_time_s:.1f}", headline(outcome.stage, outcome.metrics))
     console.print(table)
-    report = run_dir / "eval" / "report.html"
-    if report.exists():
-        console.print(f"report: {report}")
+    print_report_path(run_dir)
     console.print(f"log: {run_dir / 'run.log'}")
+
+
+def print_report_path(run_dir: Path) -> None:
+    """The report's path, or how to build one (a run that stopped before eval has none yet)."""
+    report = default_out_dir(run_dir) / HTML_NAME
+    if report.exists():
+        console.print(f"report: {report} (and {report.with_name(MARKDOWN_NAME).name}; rebuild: steep report {run_dir})")
+    else:
+        console.print(f"report: none yet; build one from what ran: steep report {run_dir}")
 
 
 def print_run(run_dir: Path) -> None:
@@ -61,3 +69,4 @@ def print_run(run_dir: Path) -> None:
         status = manifest.get("status", "?") + (" (a newer attempt is partial)" if partial else "")
         table.add_row(stage, status, _fmt(manifest.get("wall_time_s")), ", ".join(sources), headline(stage, manifest.get("metrics", {})))
     console.print(table)
+    print_report_path(run_dir)

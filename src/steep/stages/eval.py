@@ -13,14 +13,16 @@ model is compared with the one before it (`win_rate_vs_previous`, its length-con
 `steep.tasks.pairwise`) by an evaluation judge that trained neither: the pipeline refuses a `eval.judge` equal to
 dpo's or rs's judge. Offline, `kind: reference_embedding` (`steep.judge.reference`) is such a judge.
 
-Writes `metrics.json`, `answers.jsonl` (what was scored, per model and task, and every comparison) and `report.html`.
+Writes `metrics.json`, `answers.jsonl` (what was scored, per model and task, and every comparison) and the run
+report, `report.html` (charts, self-contained) and `report.md`, built from the whole run directory (`steep report
+RUN_DIR` rebuilds them).
 """
 
 from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from steep.artifacts import atomic_write_json, atomic_write_text, read_jsonl, write_jsonl
+from steep.artifacts import atomic_write_json, read_jsonl, write_jsonl
 from steep.judge.factory import EvalJudgeConfig
 from steep.schema import StrictModel
 from steep.stage import EveryModel, FileInput, StageContext, StageSpec
@@ -59,7 +61,7 @@ def run(ctx: StageContext) -> dict:
     from steep.generate.hf import HFChatGenerator
     from steep.model.load import load_stage_model
     from steep.model.template import chat_template_sha256
-    from steep.stages.eval_report import render_report
+    from steep.report.build import write_report
     from steep.tasks.measure import run_task
     from steep.tasks.pairwise import answer_prompts, reference_prompts
 
@@ -95,8 +97,11 @@ def run(ctx: StageContext) -> dict:
         metrics |= _win_rates(ctx, cfg, rows, winrate_prompts, references, winrate_answers, answers)
     atomic_write_json(ctx.work_dir / "metrics.json", metrics)
     write_jsonl(ctx.work_dir / "answers.jsonl", answers)
-    atomic_write_text(ctx.work_dir / "report.html", render_report(rows, ctx.upstream_metrics))
-    ctx.add_outputs("metrics.json", "answers.jsonl", "report.html")
+    # the run directory is the work dir's parent (`<run_dir>/eval.partial`); eval has no manifest yet, so the report
+    # reads eval's own files from the work dir and every earlier stage's from the run directory
+    html_path, md_path = write_report(ctx.work_dir.parent, ctx.work_dir, eval_dir=ctx.work_dir, eval_metrics=metrics)
+    ctx.add_outputs("metrics.json", "answers.jsonl", html_path.name)
+    ctx.add_output("report_md", md_path)  # add_outputs would name it "report" too
     return metrics
 
 
@@ -126,4 +131,4 @@ def _win_rates(ctx: StageContext, cfg: EvalConfig, rows: dict, prompts: list, re
     return {"eval_judge": {"kind": cfg.judge.kind, "identity": judge.identity, **judge.usage.to_dict()}}
 
 
-STAGE = StageSpec(name="eval", config=EvalConfig, run=run, consumes=consumes, produces=("metrics", "answers", "report"))
+STAGE = StageSpec(name="eval", config=EvalConfig, run=run, consumes=consumes, produces=("metrics", "answers", "report", "report_md"))

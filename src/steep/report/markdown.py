@@ -1,0 +1,113 @@
+"""Render a collected run (`collect.collect_run`) as a Markdown summary: the report's numbers without the charts,
+for a pull request, a chat message or a terminal.
+
+    from steep.report.markdown import render_markdown
+    print(render_markdown(collect_run(run_dir)))
+"""
+
+from __future__ import annotations
+
+from steep.report.tables import (
+    Cell,
+    dialogue_summary,
+    dpo_round_rows,
+    eval_table,
+    fmt,
+    fmt_delta,
+    gate_summary,
+    headlines,
+    judge_text,
+    leak_summary,
+    moves_table,
+    per_rule_table,
+    short_hash,
+    win_rate_rows,
+    win_rates,
+)
+
+
+def _md(value) -> str:
+    return fmt(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _cell(cell: Cell) -> str:
+    return fmt(cell.value) + (f" ({fmt_delta(cell.delta)})" if cell.delta else "")
+
+
+def _table(headers: list[str], rows: list[list]) -> list[str]:
+    # numbers right-aligned, as in the HTML; the first column names the row
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" if i == 0 else "---:" for i, _ in enumerate(headers)) + " |"]
+    lines += ["| " + " | ".join(c if isinstance(c, str) else _md(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def render_markdown(run: dict, html_name: str = "report.html") -> str:
+    lines = [f"# steep run report: `{run['run_dir']}`", "", f"Charts (loss curves, win rates, answer lengths, dialogue scores): [{html_name}]({html_name}).", ""]
+    heads = headlines(run)
+    funnel = run["funnel"]
+    if funnel and funnel.get("docs_in") is not None:
+        lines.append(f"- curate: documents in → out: {fmt(funnel['docs_in'])} → {fmt(funnel['docs_out'])}")
+    lines += [f"- {stage}: {label}: {fmt(before.value)} → {_cell(after)}" for stage, label, before, after in heads]
+    lines += [f"- leaks: {leak_summary(run['eval']['leaks'])}", f"- gates: {gate_summary(run['eval']['gates'])}", ""]
+
+    if funnel and funnel["steps"]:
+        lines += ["## Curation funnel", ""] + _table(["block", "in", "kept", "dropped"], [[s["block"], s["seen"], s["kept"], s["dropped"]] for s in funnel["steps"]])
+    if funnel and funnel["reasons"]:
+        lines += _table(["drop reason", "documents"], [[reason, count] for reason, count in funnel["reasons"].items()])
+
+    losses = [[stage, phase, len(points), points[0][1], points[-1][1]] for stage, curves in run["losses"].items() for phase, points in curves.items()]
+    if losses:
+        lines += ["## Training loss", ""] + _table(["stage", "phase", "logged steps", "first loss", "last loss"], losses)
+    columns, rounds = dpo_round_rows(run)
+    if rounds:
+        lines += ["### dpo rounds", ""] + _table(columns, rounds)
+
+    columns, rows = eval_table(run)
+    if rows:
+        lines += ["## Metrics per model (eval, same held-out data; change from the model above)", ""]
+        lines += _table(["model", *[m.label for m in columns]], [[model, *[_cell(c) for c in cells]] for model, cells in rows])
+    models, rules = per_rule_table(run)
+    if rules:
+        lines += ["### Pass rate per rule (eval)", ""] + _table(["rule", *models], rules)
+    moves = moves_table(run)
+    if moves:
+        lines += ["### What each stage moved, on its own held-out data", ""]
+        lines += _table(["stage", "metric", "before", "after"], [[stage, metric.label, _cell(before), _cell(after)] for stage, metric, before, after in moves])
+
+    groups = win_rates(run)
+    judge = run["eval"]["judge"]
+    if groups:
+        lines += ["## Win rate vs the previous stage", ""]
+        if judge:
+            lines += [f"evaluation judge: {judge_text(judge)}", ""]
+        lines += _table(*win_rate_rows(run))
+
+    lengths = run["answer_lengths"]
+    if lengths:
+        stats = [[model, len(v), sum(v) / len(v), sorted(v)[len(v) // 2], max(v)] for model, v in lengths.items() if v]
+        lines += ["## Answer length (words)", ""] + _table(["model", "answers", "mean", "median", "max"], stats)
+
+    if run["dialogues"]:
+        summary = dialogue_summary(run)
+        lines += ["## rs: kept vs rejected dialogues", ""]
+        lines += _table(["", "dialogues", "mean score", "mean worst-turn score"], [[name, summary[name], summary["mean_score"][name], summary["mean_worst_turn"][name]] for name in ("kept", "rejected")])
+        if summary["reasons"]:
+            lines += _table(["why rejected", "dialogues"], [[reason, count] for reason, count in summary["reasons"].items()])
+
+    lines += ["## Leak tests", "", leak_summary(run["eval"]["leaks"]), ""]
+    hits = (run["eval"]["leaks"] or {}).get("hits") if isinstance(run["eval"]["leaks"], dict) else None
+    if hits:
+        lines += _table(["canary", "where"], [[hit.get("canary"), hit.get("where")] for hit in hits])
+    gates = run["eval"]["gates"]
+    lines += ["## Promotion gates", "", gate_summary(gates), ""]
+    if gates:
+        lines += _table(["stage", "metric", "value", "threshold", "result"], [[g.get("stage"), g.get("metric"), g.get("value"), g.get("threshold"), "pass" if g.get("passed") else "**FAIL**"] for g in gates])
+
+    if run["lineage"]:
+        lines += ["## Lineage", ""]
+        rows = []
+        for item in run["lineage"]:
+            data = "; ".join(f"{d['name']}: " + (f"{d['from_stage']} output" if d.get("from_stage") else f"`{d.get('path')}`") + f" {short_hash(d.get('sha256'))}" for d in item["data"])
+            rows.append([item["stage"], ", ".join(item["models_from"]) or "–", data or "–", item["judge"] or "–", f"`{short_hash(item['config_hash'])}`", f"`{short_hash(item['git_sha'])}`"])
+        lines += _table(["stage", "model from", "data", "judge", "config", "git"], [[_md(c) if not c.startswith("`") else c for c in row] for row in rows])
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,181 @@
+"""The report's tables as plain rows, shared by the HTML and the Markdown renderers (so both say the same thing).
+
+    from steep.report.tables import eval_table
+    columns, rows = eval_table(collect_run(run_dir))   # rows: (model, [Cell(value, delta, better), ...])
+
+A `Cell` carries the value, its change from the row above (the previous stage's model) and whether that change
+is an improvement for that metric (bits per byte and answer length go down when things get better).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from steep.tasks.names import EVAL_METRICS, HEADLINE, STAGE_MOVES, Metric, before_after
+
+# eval's pairwise columns (names from ARCHITECTURE.md); 0.5 means "no better, no worse than the previous stage".
+# Listed here as well as (once eval measures them) in EVAL_METRICS: eval_table keeps the first of each key.
+WIN_RATE = Metric("win_rate_vs_previous", "win rate vs previous", True)
+WIN_RATE_LC = Metric("win_rate_vs_previous_lc", "win rate vs previous, length-controlled", True)
+AGAINST_PREVIOUS = {WIN_RATE.key, WIN_RATE_LC.key}
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: float | None
+    delta: float | None = None
+    better: bool | None = None  # None: no change to judge (first row, equal, or a metric with no direction)
+
+
+def number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def fmt(value, digits: int = 3) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return "–" if value is None else str(value)
+
+
+def fmt_delta(delta: float | None) -> str:
+    return "" if delta is None else f"{delta:+.3f}"
+
+
+def _cell(value, previous, metric: Metric) -> Cell:
+    value, previous = number(value), number(previous)
+    if value is None or previous is None:
+        return Cell(value)
+    delta = value - previous
+    if abs(delta) < 1e-12:
+        return Cell(value, 0.0, None)
+    return Cell(value, delta, (delta > 0) == metric.higher_is_better)
+
+
+def eval_table(run: dict) -> tuple[list[Metric], list[tuple[str, list[Cell]]]]:
+    """Eval's models (rows, in stage order) by metric (columns present in any row), each with its delta from the
+    model above it: what that stage changed on the same held-out data."""
+    models = run["eval"]["models"]
+    unique = {m.key: m for m in reversed((*EVAL_METRICS, WIN_RATE, WIN_RATE_LC))}  # reversed: the first label wins
+    columns = [m for m in dict.fromkeys(unique[m.key] for m in (*EVAL_METRICS, WIN_RATE, WIN_RATE_LC)) if any(number(row.get(m.key)) is not None for row in models.values())]
+    rows, previous = [], {}
+    for model, row in models.items():
+        # win rates are already "against the previous model": a delta of a delta would mean nothing
+        rows.append((model, [_cell(row.get(m.key), None if m.key in AGAINST_PREVIOUS else previous.get(m.key), m) for m in columns]))
+        previous = row
+    return columns, rows
+
+
+def per_rule_table(run: dict) -> tuple[list[str], list[list]]:
+    """Rule (rows) by model (columns): eval's share of answers that passed each rule (where dpo's gain came from)."""
+    models = {model: row["per_rule"] for model, row in run["eval"]["models"].items() if isinstance(row.get("per_rule"), dict)}
+    rules = list(dict.fromkeys(rule for per_rule in models.values() for rule in per_rule))
+    return list(models), [[rule, *[number(models[model].get(rule)) for model in models]] for rule in rules]
+
+
+def moves_table(run: dict) -> list[tuple[str, Metric, Cell, Cell]]:
+    """(stage, metric, before, after-with-delta) for every before/after pair a stage reported on its own data."""
+    found = []
+    for stage, moves in STAGE_MOVES.items():
+        metrics = run["stages"].get(stage, {}).get("metrics", {})
+        for metric in moves:
+            before, after = before_after(metrics, metric)
+            if number(before) is not None or number(after) is not None:
+                found.append((stage, metric, Cell(number(before)), _cell(after, before, metric)))
+    return found
+
+
+def headlines(run: dict) -> list[tuple[str, str, Cell, Cell]]:
+    """(stage, label, before, after) of the number each training stage exists to move."""
+    found = []
+    for stage, metric in HEADLINE.items():
+        metrics = run["stages"].get(stage, {}).get("metrics", {})
+        before, after = before_after(metrics, metric)
+        if number(after) is not None:
+            found.append((stage, metric.label, Cell(number(before)), _cell(after, before, metric)))
+    return found
+
+
+def win_rates(run: dict) -> list[tuple[str, list[tuple[str, float]]]]:
+    """(model, [(series, value)]) for the models eval compared with the previous one."""
+    groups = []
+    for model, row in run["eval"]["models"].items():
+        bars = [(label, number(row.get(m.key))) for label, m in (("win rate", WIN_RATE), ("length-controlled", WIN_RATE_LC))]
+        bars = [(label, value) for label, value in bars if value is not None]
+        if bars:
+            groups.append((model, bars))
+    return groups
+
+
+def win_rate_rows(run: dict) -> tuple[list[str], list[list]]:
+    """(model, win rate, length-controlled, tie rate, comparisons) for each model eval compared with its predecessor."""
+    labels = {WIN_RATE.key: "win rate", WIN_RATE_LC.key: "length-controlled", "tie_rate_vs_previous": "ties", "comparisons_vs_previous": "comparisons"}
+    compared = {model: row for model, row in run["eval"]["models"].items() if number(row.get(WIN_RATE.key)) is not None}
+    keys = [key for key in labels if any(number(row.get(key)) is not None for row in compared.values())]
+    return ["model", *[labels[key] for key in keys]], [[model, *[row.get(key) for key in keys]] for model, row in compared.items()]
+
+
+def judge_text(judge: dict | None) -> str | None:
+    """eval's judge in one line: its kind and its identity (or model), and how many calls it took if it says."""
+    if not judge:
+        return None
+    name = judge.get("identity") or judge.get("model")
+    text = f"{judge.get('kind', '?')}" + (f" ({name})" if name and name != judge.get("kind") else "")
+    calls = judge.get("calls")
+    return text + (f", {calls} calls" if number(calls) is not None else "")
+
+
+def dpo_round_rows(run: dict) -> tuple[list[str], list[list]]:
+    """dpo's per-round rows (sampled, judged, trained, measured), columns present in any round."""
+    wanted = ("round", "prompts", "pairs", "tie_rate", "sampled_pass_rate", "heldout_rule_pass_rate", "heldout_all_rules_pass_rate", "win_rate_vs_previous", "length_drift", "train_loss_final")
+    rounds = run["dpo_rounds"]
+    columns = [key for key in wanted if any(key in row for row in rounds)]
+    return columns, [[row.get(key) for key in columns] for row in rounds]
+
+
+def dialogue_summary(run: dict) -> dict:
+    """Counts and mean scores of rs's kept and rejected dialogues, and why the rejected ones were."""
+    dialogues = run["dialogues"]
+    kept = [d for d in dialogues if d["kept"]]
+    rejected = [d for d in dialogues if not d["kept"]]
+
+    def mean(rows, key):
+        values = [number(row.get(key)) for row in rows]
+        values = [v for v in values if v is not None]
+        return sum(values) / len(values) if values else None
+
+    reasons: dict[str, int] = {}
+    for row in rejected:
+        reason = str(row.get("reject_reason") or "rejected")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return {
+        "kept": len(kept),
+        "rejected": len(rejected),
+        "mean_score": {"kept": mean(kept, "score"), "rejected": mean(rejected, "score")},
+        "mean_worst_turn": {"kept": mean(kept, "worst_turn_score"), "rejected": mean(rejected, "worst_turn_score")},
+        "reasons": dict(sorted(reasons.items(), key=lambda item: -item[1])),
+    }
+
+
+def gate_summary(gates) -> str:
+    if not gates:
+        return "no promotion gates in this run's eval"
+    failed = [g for g in gates if not g.get("passed")]
+    return f"all {len(gates)} gates passed" if not failed else f"{len(failed)} of {len(gates)} gates failed"
+
+
+def leak_summary(leaks) -> str:
+    if not isinstance(leaks, dict):
+        return "no leak test results in this run's eval"
+    count = leaks.get("count", len(leaks.get("hits") or []))
+    scope = [f"{leaks[key]} {noun}" for key, noun in (("probes", "probes"), ("checked_files", "files checked")) if leaks.get(key) is not None]
+    where = f" ({', '.join(scope)})" if scope else ""
+    return f"no canary leaked{where}" if not count else f"{count} canary leak(s) found{where}"
+
+
+def short_hash(value) -> str:
+    return str(value)[:12] if value else "–"
