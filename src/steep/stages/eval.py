@@ -81,6 +81,10 @@ def run(ctx: StageContext) -> dict:
         write_jsonl(ctx.work_dir / "leak_probes.jsonl", leak_check.records)
         ctx.add_outputs("leak_probes.jsonl")
         metrics["leaks"] = leak_check.finish()
+    if ctx.gates:  # the gates as they stand with eval's numbers in (the runner checks and enforces them)
+        from steep.tasks.gates import evaluate_gates
+
+        metrics["gates"] = evaluate_gates(ctx.gates, {**ctx.upstream_metrics, "eval": metrics})
     atomic_write_json(ctx.work_dir / "metrics.json", metrics)
     atomic_write_text(ctx.work_dir / "report.html", render_report(rows, ctx.upstream_metrics))
     ctx.add_outputs("metrics.json", "answers.jsonl", "report.html")
