@@ -99,3 +99,13 @@ def test_leak_check_reports_ids_and_never_writes_a_value(tmp_path, caplog):
     assert leaks["count"] == 1 and leaks["hits"] == [{"canary": "restricted-001", "where": "curate/excluded.jsonl", "line": 1}]
     assert "LEAK: canary restricted-001 found in curate/excluded.jsonl:1" in caplog.text
     assert "BLF-5963-MN" not in caplog.text and "BLF-5963-MN" not in json.dumps(leaks)
+
+
+def test_hits_in_the_running_stage_are_named_where_the_file_will_be(tmp_path):
+    canaries = tmp_path / "canaries.jsonl"
+    canaries.write_text(json.dumps({"id": "pii-001", "value": "5519297088"}) + "\n")
+    run_dir = tmp_path / "run"
+    (run_dir / "eval.partial").mkdir(parents=True)
+    (run_dir / "eval.partial" / "answers.jsonl").write_text('{"answer": "5519297088"}\n')
+    leaks = LeakCheck(LeaksConfig(canaries=canaries, probe=False), run_dir, logging.getLogger("steep.eval")).finish()
+    assert [hit["where"] for hit in leaks["hits"]] == ["eval/answers.jsonl"]

@@ -50,6 +50,12 @@ class LeaksConfig(StrictModel):
         return path
 
 
+def _published(where: str) -> str:
+    """`eval.partial/answers.jsonl` -> `eval/answers.jsonl`: where the file is once its stage completes."""
+    head, slash, rest = where.partition("/")
+    return f"{head.removesuffix('.partial')}/{rest}" if slash and head.endswith(".partial") else where
+
+
 class LeakCheck:
     """Collects the leak hits of one eval run."""
 
@@ -81,7 +87,7 @@ class LeakCheck:
         file_hits: list[dict] = []
         if self.cfg.scan:
             report = scan_tree(self.run_dir, self.matcher, self.cfg.exclude, skip_paths={Path(self.cfg.canaries)})
-            file_hits, skipped = report.hits, report.skipped
+            file_hits, skipped = [{**hit, "where": _published(hit["where"])} for hit in report.hits], report.skipped
             checked_files, checked_bytes = report.checked_files, report.checked_bytes
             if skipped:
                 self.log.info(f"leaks: {len(skipped)} binary file(s) not searched, e.g. {skipped[0]['where']}")
