@@ -68,7 +68,8 @@ def _metric_problem(gate: Gate, metric: str, stages: list[str], model_stages: li
         if any(head.startswith(f"{m}_") for m in moves) and head not in known:
             return f"unknown {stage} metric {metric!r}; its before/after metrics: " + ", ".join(f"{m}_before, {m}_after" for m in moves)
         if metric in {m.key for m in EVAL_METRICS} and "eval" not in stages:
-            return f"{metric!r} is eval's per-model metric (stage {stage} reports {metric}_before/_after): add an eval section, or gate {metric}_after"
+            return (f"{metric!r} is eval's per-model metric (stage {stage} reports {metric}_before/_after): "
+                    f"add an eval section, or gate {metric}_after")
     return None
 
 

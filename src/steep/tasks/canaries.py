@@ -73,7 +73,8 @@ def load_canaries(path: str | Path) -> list[Canary]:
             if not isinstance(row, dict) or not isinstance(row.get("id"), str) or not isinstance(row.get("value"), str):
                 raise CanaryFileError(f"{path}:{number}: a canary needs string `id` and `value`")
             if len(row["value"].strip()) < MIN_VALUE_CHARS:
-                raise CanaryFileError(f"{path}:{number}: canary {row['id']!r}: a value under {MIN_VALUE_CHARS} characters would match by chance")
+                too_short = f"a value under {MIN_VALUE_CHARS} characters would match by chance"
+                raise CanaryFileError(f"{path}:{number}: canary {row['id']!r}: {too_short}")
             probes = row.get("probes", [])
             if not isinstance(probes, list) or not all(isinstance(p, str) and p.strip() for p in probes):
                 raise CanaryFileError(f"{path}:{number}: canary {row['id']!r}: `probes` must be a list of prompts")

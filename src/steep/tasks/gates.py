@@ -120,7 +120,8 @@ def describe(result: dict) -> str:
     """`cpt general_bpb_after = 5.412, must be <= 5.21 (general_bpb_before 5.11 + max_rise 0.1)`."""
     metric = result["metric"] if result["source"] == "stage" else f"{result['metric']} (eval's models.{result['stage']})"
     if result["value"] is None:
-        return f"{result['stage']} {metric}: not reported as a number (needed {result['op']} {_show(result['threshold'])}, {result['bound']})"
+        needed = f"{result['op']} {_show(result['threshold'])}, {result['bound']}"
+        return f"{result['stage']} {metric}: not reported as a number (needed {needed})"
     return (f"{result['stage']} {metric} = {_show(result['value'])}, must be {result['op']} "
             f"{_show(result['threshold'])} ({result['bound']})")  # fmt: skip
 

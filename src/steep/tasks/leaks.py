@@ -75,7 +75,8 @@ class LeakCheck:
         from steep.generate.hf import HFChatGenerator
         from steep.tasks.leak_probe import probe_model
 
-        hits, records = probe_model(HFChatGenerator(model, tokenizer, device), self.matcher, self.cfg.max_new_tokens, seed, self.cfg.system_prompt)
+        generator = HFChatGenerator(model, tokenizer, device)
+        hits, records = probe_model(generator, self.matcher, self.cfg.max_new_tokens, seed, self.cfg.system_prompt)
         self.probes_asked += len(records)
         self.hits += [{**hit, "model": stage} for hit in hits]
         self.records += [{"model": stage, **record} for record in records]
