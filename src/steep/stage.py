@@ -95,6 +95,8 @@ class StageContext:
     log: logging.Logger
     # metrics of the stages that ran before this one, for reports to quote (not an input: never hashed)
     upstream_metrics: dict[str, dict] = field(default_factory=dict)
+    # the pipeline's promotion gates as plain dicts (`steep.tasks.gates`), for eval to report (never hashed)
+    gates: list[dict] = field(default_factory=list)
     outputs: dict[str, dict] = field(default_factory=dict)
 
     def input_path(self, name: str) -> str:

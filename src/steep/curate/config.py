@@ -503,6 +503,23 @@ class ExecutorConfig(StrictModel):
         return address
 
 
+# The blocks whose drops are documents nobody may train on (NDA material, post-cutoff facts, the operator's own
+# gates): their exclusion rows keep where the document was, why it went and its hash, not its text.
+WITHHELD_BLOCKS = ("compliance", "time", "gates")
+
+
+class ExclusionsConfig(StrictModel):
+    """What excluded.jsonl keeps of a document a gate dropped (`WITHHELD_BLOCKS`).
+
+        exclusions: {keep_text: true}     # audit a gate by reading what it dropped (the run then holds that text)
+
+    Default: `id`, `source` (file:line), `reason`, `detail`, `meta`, `text_sha256` and `text_chars`, with `text`
+    null: a restricted memo copied into the run directory is a leak of the memo (`eval.leaks` finds it there).
+    Drops by the other blocks (quality, dedup, ...) keep their text, PII-redacted (`pii.redact_excluded`)."""
+
+    keep_text: bool = False
+
+
 class CurateConfig(StrictModel):
     """The curate stage: read -> clean -> gates (compliance, time, user) -> language -> quality -> decontam -> pii
     -> dedup -> write."""
@@ -520,6 +537,7 @@ class CurateConfig(StrictModel):
     dedup: DedupConfig = DedupConfig()
     pii: PiiConfig = PiiConfig()
     read: ReadConfig = ReadConfig()
+    exclusions: ExclusionsConfig = ExclusionsConfig()
     executor: ExecutorConfig = ExecutorConfig()
     # Warn (console and report.md, naming the block) when one block removes more than this share of the documents
     # read: a block removing most of a lake is more often misconfigured than right (near-dup after redaction once

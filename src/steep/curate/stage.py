@@ -46,7 +46,9 @@ Outputs in `out_dir` (each written to a temp name and renamed into place):
 - documents/part-00000.jsonl  rows {id, text, meta}; `datasets.load_dataset("json", data_files=...)` loads it
 - excluded.jsonl              rows {id, reason, block, detail, source, text, meta, also}, one per dropped
                               document, in input order; `also`: [{block, reason, detail}] the later blocks
-                              would also have dropped it for
+                              would also have dropped it for. A gate's drop (compliance, time, user gates)
+                              has `text: null` and `text_sha256`, `text_chars` instead, unless
+                              `exclusions.keep_text` (and its repair example is left out of report.md)
 - stats.json                  {"blocks": {name: {seen, kept, dropped: {reason: n}, seconds, counters}},
                                "metrics": <the returned dict>}; a MAP block's numbers are its shards' summed
                                (its seconds are CPU seconds over all workers)
@@ -61,6 +63,7 @@ redacted too, so no artifact of the run carries raw PII in document text. `meta`
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import logging
@@ -78,7 +81,7 @@ from steep.artifacts import atomic_write_text
 from steep.curate.audit import also_dropped_by, curate_warnings, undated_metrics
 from steep.curate.block import Block, BlockStats, DropSink
 from steep.curate.clean import TextCleaner
-from steep.curate.config import CurateConfig
+from steep.curate.config import WITHHELD_BLOCKS, CurateConfig
 from steep.curate.decontam import Decontaminator
 from steep.curate.dedup import build_deduplicator
 from steep.curate.dedup_view import DedupViewPii
@@ -196,6 +199,15 @@ def _excluded_scrubber(cfg: CurateConfig) -> Callable[[str], str]:
     return _identity
 
 
+def _withhold_text(cfg: CurateConfig, row: dict[str, Any]) -> bool:
+    """Replace a gated document's text by its hash and length (see `ExclusionsConfig`); True when it did."""
+    if cfg.exclusions.keep_text or row["block"] not in WITHHELD_BLOCKS:
+        return False
+    text = row["text"] or ""
+    row["text"], row["text_sha256"], row["text_chars"] = None, hashlib.sha256(text.encode("utf-8")).hexdigest(), len(text)
+    return True
+
+
 def run_curate(cfg: CurateConfig, out_dir: Path) -> dict[str, Any]:
     """Run the chain over `cfg.inputs`, write the four outputs into `out_dir`, return the metrics.
 
@@ -254,6 +266,7 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
     drops_by_block: Counter[tuple[str, str]] = Counter()
     also_by_block: Counter[tuple[str, str]] = Counter()
     blocks: list[Block] = []
+    withheld: set[str] = set()  # ids whose text the exclusion rows withhold: their repair examples go too
     with (
         AtomicJsonlWriter(directory / SHARD_DOCUMENTS) as documents,
         AtomicJsonlWriter(directory / SHARD_EXCLUDED) as excluded,
@@ -262,7 +275,11 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
         def on_drop(dropped: Dropped) -> None:
             drops_by_block[dropped.block, dropped.reason] += 1
             row = dropped.to_row()
-            row["text"], row["detail"] = scrub(row["text"]), scrub(row["detail"])
+            if _withhold_text(cfg, row):
+                withheld.add(row["id"])
+            else:
+                row["text"] = scrub(row["text"])
+            row["detail"] = scrub(row["detail"])
             row["also"] = [{**a, "detail": scrub(a["detail"])} for a in also_dropped_by(blocks, dropped)]
             for also in row["also"]:
                 also_by_block[dropped.block, also["block"]] += 1
@@ -291,6 +308,7 @@ def map_shard(cfg: CurateConfig, out_dir: Path, fingerprints: dict[int, str], sh
             "examples": [
                 {"id": e["id"], "before": scrub(e["before"]), "after": scrub(e["after"])}
                 for e in (cleaner.examples if cleaner else [])
+                if e["id"] not in withheld
             ],
         },
     )

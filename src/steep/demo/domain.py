@@ -19,6 +19,9 @@ Files (JSONL, UTF-8, one object a line):
   dpo_prompts.jsonl       {messages: [system, user], meta: {policy_id, account_number, reference_answer}};
                           dpo_heldout.jsonl the same
   rs_scenarios.jsonl      {id, case_id, persona, topic, user_turns}; rs_heldout.jsonl the same
+  canaries.jsonl          {id, kind: pii|restricted|post_cutoff, type, value, probes, doc_ids}: values that must
+                          never reach a run's artifacts or a model's answers (`steep.demo.domain_canaries`,
+                          checked by `eval.leaks`); on the raw input side, like the lake
   manifest.json           seed, scale, DOMAIN_VERSION, row counts and sha256 per file
 
 Label conventions: a `name_account` PII value is the span from the holder's name to the end of the account
@@ -43,10 +46,11 @@ from typing import Any
 from steep.demo.domain_chat import dpo_rows, rs_rows, sft_rows
 from steep.demo.domain_docs import CUTOFF, LAKE_START, clean_doc, random_date
 from steep.demo.domain_general import general_chats, general_rows
-from steep.demo.domain_lake import KIND_SHARES, MAX_UNRELATED_JACCARD, build_lake
+from steep.demo.domain_lake import KIND_SHARES, MAX_UNRELATED_JACCARD, build_lake_with_canaries
 from steep.demo.domain_spec import (  # noqa: F401  (the public contract, re-exported)
     ACCOUNT_NUMBER_REGEX,
     ANSWER_FORMAT_REGEX,
+    CANARIES_FILE,
     CASE_ID_REGEX,
     COMPANY,
     CUTOFF_DATE,
@@ -167,7 +171,7 @@ def generate_demo_domain(out_dir: Path, seed: int = 0, scale: float = 1.0) -> di
         raise ValueError(f"scale must be in (0, {MAX_SCALE}], got {scale!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    lake, labels = build_lake(seed, scale)
+    lake, labels, canaries = build_lake_with_canaries(seed, scale)
     general, general_held = _general(seed, scale)
     # One set of user texts across every chat file: no held-out prompt or turn appears in a training file.
     used: set[str] = set()
@@ -185,6 +189,7 @@ def generate_demo_domain(out_dir: Path, seed: int = 0, scale: float = 1.0) -> di
         DPO_HELDOUT_FILE: dpo_rows(Random(f"{seed}:dpo_heldout"), _n(DPO_HELDOUT_FILE, scale), used),
         RS_SCENARIOS_FILE: rs_rows(Random(f"{seed}:rs"), _n(RS_SCENARIOS_FILE, scale), used, cases, "rs"),
         RS_HELDOUT_FILE: rs_rows(Random(f"{seed}:rs_heldout"), _n(RS_HELDOUT_FILE, scale), used, cases, "rs-heldout"),
+        CANARIES_FILE: canaries,
     }
     assert tuple(files) == DOMAIN_FILES
     counts = {name: write_jsonl(out_dir / name, rows) for name, rows in files.items()}

@@ -15,6 +15,7 @@ import math
 from random import Random
 from typing import Any
 
+from steep.demo.domain_canaries import canary_rows, plant_canaries
 from steep.demo.domain_dirt import decoy_line, mojibake, near_duplicate, ocr_damage, pii_line
 from steep.demo.domain_docs import (
     CUTOFF, LAKE_END, LAKE_START, Draft, clean_doc, post_cutoff_doc, random_date, restrict,
@@ -91,7 +92,7 @@ def _original(rng: Random, seed: int, kind: str, plan: dict[str, Any]) -> dict[s
     return {"text": text, "meta": meta, "labels": labels}
 
 
-def _copy(rng: Random, doc: dict[str, Any], key: int, exact: bool) -> dict[str, Any]:
+def _copy(rng: Random, doc: dict[str, Any], key: int, exact: bool, canaries: tuple[str, ...] = ()) -> dict[str, Any]:
     meta = dict(doc["meta"])
     folder, _, name = meta["source"].rpartition("/")
     if exact:
@@ -99,6 +100,7 @@ def _copy(rng: Random, doc: dict[str, Any], key: int, exact: bool) -> dict[str, 
         meta["source"] = f"{rng.choice(('backup/2023', 'exports/old_share', 'mirror/nightly'))}/{name}"
     else:
         protected = [p["value"] for p in doc["labels"]["pii"]] + list(RESTRICTED_CODENAMES) + list(POST_CUTOFF_TERMS)
+        protected += [value for value in canaries if value in doc["text"]]  # a copy carries the canary intact
         text = near_duplicate(doc["text"], rng, protected)
         meta["source"] = f"{folder}/draft-{name}"
         meta["title"] += rng.choice((" (draft)", " - copy", " (old)"))
@@ -121,6 +123,12 @@ def _filler(rng: Random, junk: bool, k: int) -> dict[str, Any]:
 
 def build_lake(seed: int, scale: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(lake rows, label rows), in the same order."""
+    lake, labels, _ = build_lake_with_canaries(seed, scale)
+    return lake, labels
+
+
+def build_lake_with_canaries(seed: int, scale: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(lake rows, label rows, canary rows); see `steep.demo.domain_canaries`."""
     rng = Random(f"{seed}:lake")
     n = max(40, round(400 * scale))
     n_exact, n_near = _share(n, 0.08, 2), _share(n, 0.08, 2)
@@ -163,9 +171,11 @@ def build_lake(seed: int, scale: float) -> tuple[list[dict[str, Any]], list[dict
         docs.append(doc)
     if len({d["text"] for d in docs}) != len(docs):
         raise RuntimeError("demo lake: two originals came out identical")  # would make the exact-dup labels lie
+    canaries = plant_canaries(docs, seed, restricted=restricted, post_cutoff=post, damaged=ocr | moji, max_words=MAX_WORDS)
+    values = tuple(c["value"] for c in canaries)
     clean = [i for i in everyone if i not in ocr and i not in moji]
     sources = rng.sample(clean, n_exact + n_near)
-    docs += [_copy(rng, docs[key], key, exact=k < n_exact) for k, key in enumerate(sources)]
+    docs += [_copy(rng, docs[key], key, exact=k < n_exact, canaries=values) for k, key in enumerate(sources)]
     docs += [_filler(rng, junk=k >= n_empty, k=k) for k in range(n_empty + n_junk)]
 
     order = list(range(len(docs)))
@@ -180,7 +190,7 @@ def build_lake(seed: int, scale: float) -> tuple[list[dict[str, Any]], list[dict
         lake.append({"id": ids[key], "text": doc["text"], "meta": doc["meta"]})
         labels.append({"id": ids[key], **lab})
     check_lake(lake, labels)
-    return lake, labels
+    return lake, labels, canary_rows(canaries, lake)
 
 
 def check_lake(lake: list[dict[str, Any]], labels: list[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ helper modules can use the constants without importing the generator.
 
 from __future__ import annotations
 
-DOMAIN_VERSION = "1"
+DOMAIN_VERSION = "2"  # 2: canaries.jsonl, and canary lines in three lake documents
 
 COMPANY = "Kestrel Mutual"
 SYSTEM_PROMPT = (
@@ -48,6 +48,7 @@ DPO_PROMPTS_FILE = "dpo_prompts.jsonl"
 DPO_HELDOUT_FILE = "dpo_heldout.jsonl"
 RS_SCENARIOS_FILE = "rs_scenarios.jsonl"
 RS_HELDOUT_FILE = "rs_heldout.jsonl"
+CANARIES_FILE = "canaries.jsonl"  # values that must never leave the lake (`steep.demo.domain_canaries`)
 MANIFEST_FILE = "manifest.json"
 
 DOMAIN_FILES = (
@@ -63,4 +64,5 @@ DOMAIN_FILES = (
     DPO_HELDOUT_FILE,
     RS_SCENARIOS_FILE,
     RS_HELDOUT_FILE,
+    CANARIES_FILE,
 )

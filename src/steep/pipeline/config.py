@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError, field_validator, model_validator
 
 from steep.curate.config import CurateConfig
+from steep.pipeline.gate_check import gate_problems
 from steep.judge.factory import JUDGE_KINDS
 from steep.judge.rules import RULE_KINDS
 from steep.schema import StrictModel
@@ -34,6 +35,7 @@ from steep.stages.eval import EvalConfig
 from steep.stages.rs import RsConfig
 from steep.stages.serve import ServeStageConfig
 from steep.stages.sft import SftConfig
+from steep.tasks.gates import Gate
 from steep.tasks.spec import TASK_KINDS
 
 STAGES: dict[str, StageSpec] = {
@@ -63,6 +65,8 @@ class PipelineConfig(StrictModel):
     rs: RsConfig | None = None
     eval: EvalConfig | None = None
     serve: ServeStageConfig | None = None
+    # promotion gates, checked after each stage (steep.tasks.gates; steep.pipeline.gate_check runs them)
+    gates: list[Gate] = []
 
     @field_validator("curate")
     @classmethod
@@ -168,20 +172,31 @@ def load_pipeline_config(path: str | Path, overrides: list[str] | None = None) -
     return validate_pipeline_config(raw, source=str(path), line_numbers=lines)
 
 
+def _where(yaml_path: str, line_numbers: dict[str, int] | None) -> str:
+    line = (line_numbers or {}).get(yaml_path) or (line_numbers or {}).get(yaml_path.rsplit(".", 1)[0])
+    return f"{yaml_path} (line {line})" if line else yaml_path
+
+
 def validate_pipeline_config(raw: dict, source: str = "<dict>", line_numbers: dict[str, int] | None = None) -> PipelineConfig:
     try:
-        return PipelineConfig.model_validate(raw)
+        cfg = PipelineConfig.model_validate(raw)
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            yaml_path = format_location(item["loc"])
-            line = (line_numbers or {}).get(yaml_path) or (line_numbers or {}).get(yaml_path.rsplit(".", 1)[0])
-            where = f"{yaml_path} (line {line})" if line else yaml_path
+            where = _where(format_location(item["loc"]), line_numbers)
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 message = "unknown key (check the spelling; see the stage's schema for allowed keys)"
             problems.append((where or "<root>", message))
         raise ConfigError(source, problems) from None
+    # gates name stages and metrics: checkable only against a pipeline that is itself valid
+    stages = enabled_stages(cfg)
+    model_stages = [stage for stage in stages if STAGES[stage].makes_model]
+    has_leaks = cfg.eval is not None and cfg.eval.leaks is not None
+    gate_errors = gate_problems(cfg.gates, stages, model_stages, has_leaks)
+    if gate_errors:
+        raise ConfigError(source, [(_where(path, line_numbers), message) for path, message in gate_errors])
+    return cfg
 
 
 def format_location(loc: tuple) -> str:

@@ -37,6 +37,7 @@ from steep.artifacts import (
 )
 from steep.log import get_logger, run_log
 from steep.pipeline.config import STAGES, PipelineConfig, enabled_stages, section, stage_config_dict
+from steep.pipeline.gate_check import GateFailed, check_gates
 from steep.stage import EveryModel, FileInput, PreviousModel, ResolvedInput, StageContext, StageOutput
 from steep.stages import STAGE_ORDER
 
@@ -163,6 +164,7 @@ def run_stage(cfg: PipelineConfig, stage: str, run_dir: Path, device: str) -> di
     ctx = StageContext(
         name=stage, config=section(cfg, stage), work_dir=work_dir, inputs=inputs, seed=cfg.seed, device=device,
         dtype=cfg.dtype, log=log, upstream_metrics=_upstream_metrics(run_dir, stage),
+        gates=[gate.model_dump(mode="json", exclude_none=True) for gate in cfg.gates],
     )  # fmt: skip
     started = time.time()
     metrics = spec.run(ctx)
@@ -261,12 +263,22 @@ def run_pipeline(cfg: PipelineConfig, *, start: str | None = None, stop: str | N
                 if is_up_to_date(manifest, config_hash, resolve_stage_inputs(cfg, stage, run_dir)):
                     log.info("up to date, skipped")
                     outcomes.append(StageOutcome(stage, "skipped", 0.0, manifest["metrics"]))
+                    _check_gates(cfg, stage, run_dir)  # a changed threshold is checked without rerunning the stage
                     continue
             log.info("running")
             manifest = run_stage(cfg, stage, run_dir, device)
             log.info(f"done in {manifest['wall_time_s']:.1f}s")
             outcomes.append(StageOutcome(stage, "ran", manifest["wall_time_s"], manifest["metrics"]))
+            _check_gates(cfg, stage, run_dir)
     return outcomes
+
+
+def _check_gates(cfg: PipelineConfig, stage: str, run_dir: Path) -> None:
+    """The promotion gates due after `stage` (steep.pipeline.gate_check); a failed `stop` gate ends the run."""
+    try:
+        check_gates(cfg.gates, stage, run_dir, get_logger("gates"), has_eval="eval" in enabled_stages(cfg))
+    except GateFailed as error:
+        raise PipelineError(str(error)) from None
 
 
 def collect_metrics(run_dir: Path) -> dict[str, dict]:

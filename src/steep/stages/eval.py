@@ -16,6 +16,10 @@ dpo's or rs's judge. Offline, `kind: reference_embedding` (`steep.judge.referenc
 Writes `metrics.json`, `answers.jsonl` (what was scored, per model and task, and every comparison) and the run
 report, `report.html` (charts, self-contained) and `report.md`, built from the whole run directory (`steep report
 RUN_DIR` rebuilds them).
+
+With `leaks:` (`steep.tasks.leaks`), eval also asks every model the canaries' probe questions
+(`leak_probes.jsonl`, values masked) and searches every file of the run for the canary values: `metrics.json`
+gets a top-level `leaks` dict (`count`, `hits` by canary id and place), each hit an error in the log.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from pydantic import Field, model_validator
 from steep.artifacts import atomic_write_json, read_jsonl, write_jsonl
 from steep.judge.factory import EvalJudgeConfig
 from steep.schema import StrictModel
-from steep.stage import EveryModel, FileInput, StageContext, StageSpec
+from steep.stage import EveryModel, FileInput, StageContext, StageOutput, StageSpec
+from steep.tasks.leaks import LeaksConfig
 from steep.tasks.names import TASK_METRICS
 from steep.tasks.pairwise import WinRateTask
 from steep.tasks.spec import Task, limited, task_files
@@ -39,6 +44,7 @@ class EvalConfig(StrictModel):
     max_dialogues: int = Field(8, ge=1)
     tasks: list[Task] = Field(default=[], description="held-out tasks; empty: the training stages' own (filled in by the pipeline)")
     winrate: WinRateTask | None = Field(None, description="prompts with gold answers; each model against the previous one")
+    leaks: LeaksConfig | None = Field(None, description="canary leak tests over the run's files and the models' answers")
     judge: EvalJudgeConfig | None = Field(None, description="the evaluation judge for the win rate (never a training judge)")
 
     @model_validator(mode="after")
@@ -54,6 +60,10 @@ def consumes(cfg: EvalConfig) -> dict:
         inputs |= {f"tasks[{index}].files[{i}]": FileInput(path) for i, path in enumerate(task_files(task))}
     if cfg.winrate is not None:
         inputs["winrate.heldout"] = FileInput(cfg.winrate.heldout)
+    if cfg.leaks is not None:
+        inputs["leaks.canaries"] = FileInput(cfg.leaks.canaries)
+        # what curate wrote is what the scan reads most: a changed exclusion report reruns the check
+        inputs |= {f"leaks.curate.{name}": StageOutput("curate", name, optional=True) for name in ("documents", "excluded")}
     return inputs
 
 
@@ -62,6 +72,7 @@ def run(ctx: StageContext) -> dict:
     from steep.model.load import load_stage_model
     from steep.model.template import chat_template_sha256
     from steep.report.build import write_report
+    from steep.tasks.leaks import LeakCheck
     from steep.tasks.measure import run_task
     from steep.tasks.pairwise import answer_prompts, reference_prompts
 
@@ -75,6 +86,7 @@ def run(ctx: StageContext) -> dict:
     rows: dict[str, dict] = {}
     answers: list[dict] = []
     winrate_answers: dict[str, list[str]] = {}
+    leak_check = LeakCheck(cfg.leaks, ctx.work_dir.parent, ctx.log) if cfg.leaks is not None else None
     for name in ctx.inputs:
         if not name.startswith("model."):
             continue
@@ -89,14 +101,24 @@ def run(ctx: StageContext) -> dict:
             generator = HFChatGenerator(model, tokenizer, ctx.device)
             winrate_answers[stage] = answer_prompts(generator, winrate_prompts, cfg.winrate.generation, ctx.seed)
         rows[stage] = row
+        if leak_check is not None:
+            leak_check.probe(stage, model, tokenizer, ctx.device, ctx.seed)
         shown = list(dict.fromkeys(m.key for task in tasks for m in TASK_METRICS[task.kind] if isinstance(row.get(m.key), float)))
         ctx.log.info(f"{stage}: " + ", ".join(f"{key}={row[key]:.3f}" for key in shown))
         del model
     metrics: dict = {"models": rows, "tasks": [task.kind for task in tasks]}
     if cfg.winrate is not None:
         metrics |= _win_rates(ctx, cfg, rows, winrate_prompts, references, winrate_answers, answers)
-    atomic_write_json(ctx.work_dir / "metrics.json", metrics)
     write_jsonl(ctx.work_dir / "answers.jsonl", answers)
+    if leak_check is not None:  # after answers.jsonl is written: the scan reads it too
+        write_jsonl(ctx.work_dir / "leak_probes.jsonl", leak_check.records)
+        ctx.add_outputs("leak_probes.jsonl")
+        metrics["leaks"] = leak_check.finish()
+    if ctx.gates:  # the gates as they stand with eval's numbers in (the runner checks and enforces them)
+        from steep.tasks.gates import evaluate_gates
+
+        metrics["gates"] = evaluate_gates(ctx.gates, {**ctx.upstream_metrics, "eval": metrics})
+    atomic_write_json(ctx.work_dir / "metrics.json", metrics)
     # the run directory is the work dir's parent (`<run_dir>/eval.partial`); eval has no manifest yet, so the report
     # reads eval's own files from the work dir and every earlier stage's from the run directory
     html_path, md_path = write_report(ctx.work_dir.parent, ctx.work_dir, eval_dir=ctx.work_dir, eval_metrics=metrics)
