@@ -105,6 +105,23 @@ class PipelineConfig(StrictModel):
         return self
 
 
+    @model_validator(mode="after")
+    def _guard_terms_from_curate(self) -> PipelineConfig:
+        """The serve guard blocks what curate kept out of training (`serve.guard.compliance_terms_from_curate`):
+        curate's compliance terms and patterns, inline and from their files, are added to the guard's own, so the
+        resolved serve config (and its hash, and serve.json) holds the full list."""
+        if self.serve is None or self.curate is None or not self.serve.guard.compliance_terms_from_curate:
+            return self
+        from steep.curate.lexicon import read_lexicon
+
+        compliance = self.curate.compliance
+        terms = [*compliance.terms, *(e for _, e in (read_lexicon(compliance.terms_file) if compliance.terms_file else []))]
+        patterns = [*compliance.patterns, *(e for _, e in (read_lexicon(compliance.patterns_file) if compliance.patterns_file else []))]
+        guard = self.serve.guard.with_compliance(terms, patterns)
+        object.__setattr__(self, "serve", self.serve.model_copy(update={"guard": guard}))
+        return self
+
+
 def section(cfg: PipelineConfig, stage: str):
     return getattr(cfg, stage)
 

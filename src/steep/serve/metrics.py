@@ -2,7 +2,7 @@
 
     curl -s http://127.0.0.1:8000/metrics | grep steep_
 
-Metrics: `steep_requests_total{endpoint,model,status}`, `steep_tokens_total{kind}` (prompt, completion),
+Metrics: `steep_requests_total{endpoint,status}`, `steep_tokens_total{kind}` (prompt, completion),
 `steep_request_latency_seconds` (histogram, by endpoint), `steep_batch_size` (histogram of generation batches),
 `steep_guard_actions_total{rule,action}`, `steep_rate_limited_total{key}`. Labels never hold request text.
 """
@@ -16,7 +16,7 @@ LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 
 _HELP = {
-    "steep_requests_total": ("counter", "Requests answered, by endpoint, model and HTTP status."),
+    "steep_requests_total": ("counter", "Requests answered, by endpoint and HTTP status."),
     "steep_tokens_total": ("counter", "Tokens processed, by kind (prompt, completion)."),
     "steep_guard_actions_total": ("counter", "Guard rule hits, by rule and action (redact, block, flag)."),
     "steep_rate_limited_total": ("counter", "Requests refused with 429, by key name."),
