@@ -168,7 +168,7 @@ def load_pipeline_config(path: str | Path, overrides: list[str] | None = None) -
         raise ConfigError(str(path), [("<root>", "the pipeline file must be a mapping of sections")])
     lines = _yaml_line_numbers(text)
     for override in overrides or []:
-        _apply_override(raw, override, str(path))
+        apply_override(raw, override, str(path))
     return validate_pipeline_config(raw, source=str(path), line_numbers=lines)
 
 
@@ -207,7 +207,7 @@ def format_location(loc: tuple) -> str:
     return "".join(parts)
 
 
-def _apply_override(raw: dict, override: str, source: str) -> None:
+def apply_override(raw: dict, override: str, source: str) -> None:
     """`sft.lora.r=4` sets raw['sft']['lora']['r'] = 4; the value is parsed as YAML (so `[a, b]` is a list)."""
     if "=" not in override:
         raise ConfigError(source, [(override, "an override must look like key.sub=value")])

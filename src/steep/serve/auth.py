@@ -70,6 +70,18 @@ class KeyStore:
         return found
 
 
+LOOPBACK_HOSTS = frozenset(("127.0.0.1", "localhost", "::1"))
+
+
+def check_exposure(host: str, keys: KeyStore) -> None:
+    """Refuse to listen beyond this machine without API keys: an open model on a network is a data leak."""
+    if host not in LOOPBACK_HOSTS and not host.startswith("127.") and not keys.enabled:
+        raise RuntimeError(
+            f"serve.host is {host!r} (reachable from other machines) but no API key is configured: add "
+            f"serve.api_keys (python -m steep.serve.auth new NAME) or export {QUICK_START_ENV}=key1,key2"
+        )
+
+
 def _env_keys(value: str, prefix: str) -> list[ApiKey]:
     tokens = [token.strip() for token in value.split(",") if token.strip()]
     return [ApiKey(f"{prefix}-{index}", key_digest(token)) for index, token in enumerate(tokens)]
