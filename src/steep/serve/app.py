@@ -219,8 +219,8 @@ def create_app(
         for (rule, action), count in decision.counts.items():
             metrics.inc("steep_guard_actions_total", count, rule=rule, action=action)
         audit.record(request_id, caller, stage, decision.counts)
-        if decision.reasons:
-            log.warning("%s: %s guard: %s", request_id, stage, ", ".join(decision.reasons))
+        if decision.reasons:  # a block is worth a warning; redactions are routine (metrics and audit count them)
+            (log.info if decision.allowed else log.warning)("%s: %s guard: %s", request_id, stage, ", ".join(decision.reasons))
 
     # ----------------------------------------------------------------------------------------- routes
 
