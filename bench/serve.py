@@ -7,7 +7,7 @@ on vs off, side by side in one run, against a tiny model built offline (no downl
 
 Each setting starts the real app (`steep.serve.create_app` over `HFEngine`) under uvicorn on a free loopback port
 and runs `--clients` concurrent clients, each sending chat requests back to back for `--duration` seconds (the
-load is bounded: at most `--clients` requests in flight). Half the prompts carry a card number and an email, so
+load is bounded: at most `--clients` requests in flight); the four settings take turns in `--rounds` slices. Half the prompts carry a card number and an email, so
 the input and output rails have work to do. Greedy sampling, so every request has the same sampling settings
 and can join a batch. Any non-200 reply is an error; the script exits 1 if there was one. Client and server
 share one process (and the GIL): on a small machine the numbers are a floor for the server.
@@ -80,18 +80,29 @@ async def load(base_url: str, clients: int, duration: float, max_tokens: int) ->
         await asyncio.gather(*(client_loop(http, f"{base_url}/v1/chat/completions", stop_at, c, max_tokens, latencies,
                                            errors, tokens) for c in range(clients)))  # fmt: skip
         wall = time.perf_counter() - started
-    ordered = sorted(latencies)
+    return {"latencies": latencies, "errors": errors, "tokens": tokens, "wall_s": wall}
+
+
+def summarize(parts: list[dict]) -> dict:
+    """One setting's rounds together: requests and tokens over the summed wall time, percentiles over all requests."""
+    latencies = sorted(x for part in parts for x in part["latencies"])
+    errors = [e for part in parts for e in part["errors"]]
+    wall = sum(part["wall_s"] for part in parts)
+    tokens = sum(t for part in parts for t in part["tokens"])
 
     def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
 
+    batches = sum(part["batches"] for part in parts)
     return {"requests": len(latencies), "errors": len(errors), "first_error": errors[0] if errors else "",
-            "wall_s": wall, "req_per_s": len(latencies) / wall, "tok_per_s": sum(tokens) / wall,
+            "wall_s": wall, "req_per_s": len(latencies) / wall, "tok_per_s": tokens / wall,
             "p50_ms": 1000 * pct(0.50), "p99_ms": 1000 * pct(0.99),
-            "mean_ms": 1000 * statistics.fmean(latencies) if latencies else float("nan")}  # fmt: skip
+            "mean_ms": 1000 * statistics.fmean(latencies) if latencies else float("nan"),
+            "mean_batch": sum(part["batched_prompts"] for part in parts) / batches if batches else float("nan"),
+            "guard_actions": sum(part["guard_actions"] for part in parts)}  # fmt: skip
 
 
-def run_setting(engine, batched: bool, guarded: bool, args) -> dict:
+def run_setting(engine, batched: bool, guarded: bool, args, duration: float) -> dict:
     from steep.serve import ServeConfig, create_app
     from steep.serve.auth import KeyStore
     from steep.serve.server import ServerThread
@@ -102,12 +113,12 @@ def run_setting(engine, batched: bool, guarded: bool, args) -> dict:
                          guard={} if guarded else off)  # fmt: skip
     app = create_app(engine, config, keys=KeyStore([]))
     with ServerThread(app) as base_url:
-        result = asyncio.run(load(base_url, args.clients, args.duration, args.max_tokens))
+        result = asyncio.run(load(base_url, args.clients, duration, args.max_tokens))
         metrics = app.state.metrics.render()
     batches = [line for line in metrics.splitlines() if line.startswith("steep_batch_size_count") or line.startswith("steep_batch_size_sum")]
     count = float(batches[1].split()[-1]) if len(batches) == 2 else 0.0
     total = float(batches[0].split()[-1]) if len(batches) == 2 else 0.0
-    result["mean_batch"] = total / count if count else float("nan")
+    result["batches"], result["batched_prompts"] = count, total
     result["guard_actions"] = int(sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("steep_guard_actions_total{")))
     return result
 
@@ -116,6 +127,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load per setting")
+    parser.add_argument("--rounds", type=int, default=3, help="the settings take turns this many times")
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=8, help="max_batch_size when batched")
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
@@ -131,13 +143,17 @@ def main() -> int:
     model_dir = args.model or build_model(Path(tempfile.mkdtemp(prefix="steep-bench-serve-")))
     engine = HFEngine(load_model(str(model_dir), "cpu", "float32"), load_tokenizer(str(model_dir)), "cpu", "bench",
                       max_batch_size=args.batch_size)  # fmt: skip
-    rows = []
-    for batched in (False, True):
-        for guarded in (False, True):
-            result = run_setting(engine, batched, guarded, args)
-            rows.append((("batched" if batched else "one at a time"), ("on" if guarded else "off"), result))
-            print(f"{rows[-1][0]:>14} guard {rows[-1][1]:>3}: {result['requests']} requests, {result['errors']} errors, "
-                  f"{result['req_per_s']:.1f} req/s, p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms", flush=True)  # fmt: skip
+    # The settings take turns, `--rounds` slices each: on a machine shared with other work, a slow minute then
+    # lands on every setting instead of on whichever ran during it.
+    settings = [(batched, guarded) for batched in (False, True) for guarded in (False, True)]
+    parts: dict[tuple[bool, bool], list[dict]] = {setting: [] for setting in settings}
+    for round_index in range(args.rounds):
+        for batched, guarded in settings:
+            part = run_setting(engine, batched, guarded, args, args.duration / args.rounds)
+            parts[(batched, guarded)].append(part)
+            print(f"round {round_index + 1}: {'batched' if batched else 'one at a time':>14} guard {'on' if guarded else 'off':>3}: "
+                  f"{len(part['latencies'])} requests, {len(part['errors'])} errors", flush=True)  # fmt: skip
+    rows = [("batched" if b else "one at a time", "on" if g else "off", summarize(parts[(b, g)])) for b, g in settings]
 
     header = ("| serving | guardrails | requests | errors | req/s | completion tok/s | p50 ms | p99 ms | mean batch | guard actions |\n"
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")  # fmt: skip
@@ -148,7 +164,7 @@ def main() -> int:
     command = "python bench/serve.py " + " ".join(sys.argv[1:])
     report = "\n".join([header, *lines, "", f"machine: {machine}", f"command: `{command}`",
                         f"model: {'tiny (built offline, 2 layers, width 32)' if args.model is None else args.model}; "
-                        f"{args.clients} clients x {args.duration:g} s per setting, max_tokens {args.max_tokens}, "
+                        f"{args.clients} clients x {args.duration:g} s per setting (in {args.rounds} interleaved rounds), max_tokens {args.max_tokens}, "
                         f"max_batch_size {args.batch_size}, max_wait_ms {args.max_wait_ms:g}"])  # fmt: skip
     print("\n" + report)
     if args.results:
