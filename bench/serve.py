@@ -62,7 +62,7 @@ async def client_loop(http, url: str, stop_at: float, index: int, max_tokens: in
             else:
                 latencies.append(time.perf_counter() - started)
                 tokens.append(response.json()["usage"]["completion_tokens"])
-        except Exception as exc:  # a dropped connection is an error to report, not a crash
+        except Exception as exc:  # noqa: BLE001 - a dropped connection is an error to report, not a crash
             errors.append(repr(exc))
         i += 1
 
@@ -115,7 +115,7 @@ def run_setting(engine, batched: bool, guarded: bool, args, duration: float) -> 
     with ServerThread(app) as base_url:
         result = asyncio.run(load(base_url, args.clients, duration, args.max_tokens))
         metrics = app.state.metrics.render()
-    batches = [line for line in metrics.splitlines() if line.startswith("steep_batch_size_count") or line.startswith("steep_batch_size_sum")]
+    batches = [line for line in metrics.splitlines() if line.startswith(("steep_batch_size_count", "steep_batch_size_sum"))]
     count = float(batches[1].split()[-1]) if len(batches) == 2 else 0.0
     total = float(batches[0].split()[-1]) if len(batches) == 2 else 0.0
     result["batches"], result["batched_prompts"] = count, total
@@ -163,9 +163,9 @@ def main() -> int:
                f"torch {torch.__version__} (threads {torch.get_num_threads()}), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")  # fmt: skip
     command = "python bench/serve.py " + " ".join(sys.argv[1:])
     report = "\n".join([header, *lines, "", f"machine: {machine}", f"command: `{command}`",
-                        f"model: {'tiny (built offline, 2 layers, width 32)' if args.model is None else args.model}; "
-                        f"{args.clients} clients x {args.duration:g} s per setting (in {args.rounds} interleaved rounds), max_tokens {args.max_tokens}, "
-                        f"max_batch_size {args.batch_size}, max_wait_ms {args.max_wait_ms:g}"])  # fmt: skip
+                        (f"model: {'tiny (built offline, 2 layers, width 32)' if args.model is None else args.model}; "
+                         f"{args.clients} clients x {args.duration:g} s per setting (in {args.rounds} interleaved rounds), "
+                         f"max_tokens {args.max_tokens}, max_batch_size {args.batch_size}, max_wait_ms {args.max_wait_ms:g}")])  # fmt: skip
     print("\n" + report)
     if args.results:
         args.results.write_text(report + "\n")

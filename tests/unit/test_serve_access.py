@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from steep.serve import ServeConfig, create_app
 from steep.serve.auth import KeyStore, key_digest
-from steep.serve.rate_limit import RateLimiter
 from steep.serve.config import RateLimitConfig
+from steep.serve.rate_limit import RateLimiter
 from tests.unit.serve_fakes import ScriptedEngine
 
 ALICE, BOB = "sk-alice-0123456789", "sk-bob-9876543210"

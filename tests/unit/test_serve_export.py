@@ -75,7 +75,7 @@ def test_serve_command_line_resolves_config_and_adapters(run_dir, tmp_path, monk
     result = CliRunner().invoke(cli, ["serve", str(model_dir), "serve.port=9000", "serve.rate_limit.burst=5",
                                       "--adapter", f"support={adapter_dir}"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    (model, cfg, device, dtype, sha), kwargs = calls[0]
+    (model, cfg, _device, _dtype, _sha), kwargs = calls[0]
     assert (model, cfg.port, cfg.rate_limit.burst, cfg.host) == (str(model_dir), 9000, 5, "127.0.0.1")
     assert kwargs["adapters"] == {"support": str(adapter_dir)}
     bad = CliRunner().invoke(cli, ["serve", str(model_dir), "sft.lora.r=4"])
@@ -85,8 +85,7 @@ def test_serve_command_line_resolves_config_and_adapters(run_dir, tmp_path, monk
 
 
 def test_public_address_without_keys_is_refused(monkeypatch):
-    from steep.serve.auth import KeyStore, check_exposure, key_digest
-    from steep.serve.auth import ApiKey
+    from steep.serve.auth import ApiKey, KeyStore, check_exposure, key_digest
 
     check_exposure("127.0.0.1", KeyStore([]))
     with pytest.raises(RuntimeError, match="no API key"):

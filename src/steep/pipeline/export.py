@@ -45,7 +45,12 @@ def export_run(run_dir: Path, out_dir: Path, adapters: dict[str, Path] | None = 
                port: int = 8000) -> dict:  # fmt: skip
     """Write the export (see the module docstring); return what export.json records."""
     from steep.model.export import (
-        adapter_rank, merge_adapter_dir, read_adapter_config, vllm_lora_problems, vllm_max_lora_rank, vllm_serve_command,
+        adapter_rank,
+        merge_adapter_dir,
+        read_adapter_config,
+        vllm_lora_problems,
+        vllm_max_lora_rank,
+        vllm_serve_command,
     )  # fmt: skip
 
     model_dir, name = final_model_dir(Path(run_dir))

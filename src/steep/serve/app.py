@@ -25,8 +25,8 @@ model, so its usage is all zeros. A streamed reply is guarded with a held-back w
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 import time
 import uuid
 from contextlib import aclosing, asynccontextmanager
@@ -321,7 +321,7 @@ def create_app(
                         yield _sse(shape.chunk(safe, None))
                     if sentry.blocked:
                         break  # closing the stream stops the generation: nothing more of this reply is wanted
-        except Exception as exc:
+        except Exception as exc:  # logged with its trace; the client gets an error event
             # Headers are sent; an SSE error event in OpenAI's shape is all a client can still be told.
             log.exception("%s: engine failed while streaming", shape.request_id)
             yield _sse({"error": {"message": f"The model failed to generate a reply ({type(exc).__name__}).",

@@ -28,8 +28,7 @@ class AuditLog:
             return
         now = time.time()
         lines = [
-            json.dumps({"ts": round(now, 3), "request_id": request_id, "key": key, "stage": stage, "rule": rule,
-                        "action": action, "count": count})  # fmt: skip
+            json.dumps({"ts": round(now, 3), "request_id": request_id, "key": key, "stage": stage, "rule": rule, "action": action, "count": count})
             for (rule, action), count in sorted(counts.items())
         ]
         with self._lock, self.path.open("a", encoding="utf-8") as handle:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, Union, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 FinishReason = Literal["stop", "length"]
 _FINISH_REASONS: frozenset[str] = frozenset(("stop", "length"))
 
-Prompt = Union[list[dict], str]
+Prompt = list[dict] | str
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,10 @@ _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\uf
 # The common shapes of "forget your instructions" attacks. Cheap and high precision on ordinary support traffic;
 # a determined attacker paraphrases past them, so they are one layer, not the defence.
 INJECTION_PATTERNS = (
-    r"(?i)\b(ignore|disregard|forget|override)\b[\w\s,]{0,30}\b(previous|prior|above|earlier|all|your|system)\b"
-    r"[\w\s]{0,20}\b(instructions?|prompts?|rules|guidelines|directions)\b",
+    (
+        r"(?i)\b(ignore|disregard|forget|override)\b[\w\s,]{0,30}\b(previous|prior|above|earlier|all|your|system)\b"
+        r"[\w\s]{0,20}\b(instructions?|prompts?|rules|guidelines|directions)\b"
+    ),
     r"(?i)\b(reveal|print|show|repeat|output|leak)\b[\w\s]{0,20}\b(system|hidden|initial)\s+(prompt|instructions?|message)\b",
     r"(?i)\byou\s+are\s+now\s+(in\s+)?(dan|developer\s+mode|jailbroken|unrestricted|unfiltered)\b",
     r"(?i)\b(developer|god|jailbreak)\s+mode\b",
@@ -271,9 +273,7 @@ class Guard:
         self._injection = [re.compile(p) for p in (*INJECTION_PATTERNS, *inputs.injection_patterns)]
         self._topics = [_term_regex(topic) for topic in inputs.allowed_topics if topic.strip()]
         out = config.output
-        self._output_types = tuple(
-            [*(out.pii_types if out.pii != "off" else ()), *(SECRET_TYPES if out.secrets != "off" else ())]
-        )
+        self._output_types = (*(out.pii_types if out.pii != "off" else ()), *(SECRET_TYPES if out.secrets != "off" else ()))
 
     # ------------------------------------------------------------------------------------------- helpers
 
@@ -312,7 +312,9 @@ class Guard:
                 blocked = blocked or inputs.off_topic == "block"
         redacted = [dict(m) for m in messages]
         if inputs.pii != "off" and not blocked:
-            from steep.curate.pii.detect import find_pii  # the recognizers compile on first use, not at import
+            from steep.curate.pii.detect import (
+                find_pii,  # the recognizers compile on first use, not at import
+            )
             from steep.curate.pii.redact import apply_spans
 
             for index, text in enumerate(texts):

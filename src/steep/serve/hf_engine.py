@@ -88,7 +88,11 @@ class HFEngine:
         """Text pieces as tokens are decoded (transformers' TextIteratorStreamer), then the Completion. Stop
         sequences are held back until they can no longer begin in the unsent text; closing this generator early
         (client gone, guard blocked) stops the model at its next token."""
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import (
+            StoppingCriteria,
+            StoppingCriteriaList,
+            TextIteratorStreamer,
+        )
 
         ids = self._ids(prompt)
         halt = threading.Event()
@@ -116,7 +120,7 @@ class HFEngine:
                         top_p=generation.top_p if sampled else None, top_k=None, eos_token_id=stop_ids, pad_token_id=pad_id,
                         streamer=streamer, stopping_criteria=StoppingCriteriaList([_Halt()]),
                     )  # fmt: skip
-            except Exception as exc:  # re-raised in the caller's thread below
+            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread below
                 outcome["error"] = exc
                 streamer.end()
 
