@@ -73,6 +73,16 @@ def test_stream_guard_holds_back_a_value_split_across_chunks():
     assert sentry.counts == {("output.pii.card", "redact"): 1}
 
 
+@pytest.mark.parametrize("chunk_size", [1, 9, 200])
+def test_a_private_key_longer_than_the_holdback_is_never_partly_sent(chunk_size):
+    body = "\n".join(["MIIEpAIBAAKCAQEA7bq98mVqvR2Xn0yHg4pTz1C6mFZk"] * 30)
+    reply = f"Here it is:\n-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\nDone, thanks."
+    deltas = streamed_deltas(ask(make_client(ScriptedEngine(reply, chunk_size=chunk_size)), stream=True))
+    text = "".join(deltas)
+    assert "MIIE" not in text and "BEGIN RSA" not in text
+    assert text == "Here it is:\n<SECRET>\nDone, thanks."
+
+
 def test_compliance_term_streamed_is_blocked_before_it_is_sent():
     reply = "The weather is fine today and the office is open. Project Bluefin closes on Friday, by the way."
     client = make_client(ScriptedEngine(reply, chunk_size=3), guard={"blocked_terms": ["Project Bluefin"]})

@@ -4,7 +4,10 @@ A card number can arrive as "4111 11" in one chunk and "11 1111 1111" in the nex
 So the stream guard keeps the whole reply so far, re-scans it after every chunk with the same rules as a
 non-streamed reply (`Guard.scan_output`), and releases text only up to `holdback` characters before the end (and
 never into the middle of a hit). Redactions are applied to what is released; a block rule stops the stream before
-the blocked text is sent (what was sent before it stays sent: it was clean).
+the blocked text is sent (what was sent before it stays sent: it was clean), and the reply's usage is reported
+as zeros (generation stopped early; the engine's count never came). A value longer than the holdback can only be
+caught if its start is recognizable on its own: growing tokens (API keys, JWTs) are, since the detector matches
+their prefix and the cut never enters a hit; a PEM private key is held from its BEGIN line to its END line.
 
     sg = StreamGuard(guard)
     for piece in engine_pieces:
@@ -18,7 +21,14 @@ the server feeds it every chunk but the scan only runs once `min_scan_chars` new
 
 from __future__ import annotations
 
+import re
+
 from steep.serve.guard import Finding, Guard, apply_findings, count_findings
+
+# A PEM private key is ~1,700 characters, far beyond any holdback, and the detector matches it only whole (BEGIN to
+# END). So once a BEGIN line has appeared without its END, everything from it on is held until END arrives.
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 
 
 class StreamGuard:
@@ -57,6 +67,10 @@ class StreamGuard:
             self.counts = count_findings(findings)
             return ""
         cut = len(self.raw) if final else max(self.released, len(self.raw) - self.holdback)
+        if not final and self.guard.config.output.secrets != "off":
+            opened = [m.start() for m in _PEM_BEGIN.finditer(self.raw) if not _PEM_END.search(self.raw, m.end())]
+            if opened:
+                cut = min(cut, max(opened[0], self.released))
         # Never cut inside a hit: move the cut back to its start (it is released whole, once complete).
         for finding in findings:
             if finding.action == "redact" and finding.start < cut < finding.end:
