@@ -120,7 +120,8 @@ class InputRails(StrictModel):
     injection: RailAction = Field(default="block", description="Prompt-injection heuristics on user messages.")
     injection_patterns: list[Regex] = Field(default_factory=list, description="Added to the built-in heuristics.")
     allowed_topics: list[str] = Field(
-        default_factory=list, description="Phrases; when set, the last user message must mention one."
+        default_factory=list,
+        description="Phrases (whole words, any case: list plurals too); when set, the last user message must mention one.",
     )
     off_topic: Literal["block", "flag"] = "block"
 
