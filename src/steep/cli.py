@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -44,12 +45,13 @@ def _load(pipeline: Path, overrides: list[str]):
         raise typer.Exit(2) from None
 
 
-def _execute(pipeline: Path, overrides: list[str], start: str | None, stop: str | None) -> None:
+def _execute(pipeline: Path, overrides: list[str], start: Optional[str], stop: Optional[str]) -> None:
     cfg = _load(pipeline, overrides)
-    from steep.http_retry import EndpointRefused, EndpointUnavailable
     from steep.log import console_logging, quiet_libraries
     from steep.pipeline.runner import PipelineError, run_pipeline
     from steep.pipeline.show import print_summary
+
+    from steep.http_retry import EndpointRefused, EndpointUnavailable
 
     quiet_libraries()
     console_logging()
@@ -68,9 +70,9 @@ def _execute(pipeline: Path, overrides: list[str], start: str | None, stop: str 
 @app.command()
 def run(
     pipeline: Path = typer.Argument(..., help="pipeline YAML"),
-    overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides, e.g. sft.lora.r=4"),
-    from_stage: str | None = typer.Option(None, "--from", help="rerun from this stage on (earlier ones must be complete)"),
-    until: str | None = typer.Option(None, "--until", help="stop after this stage"),
+    overrides: Optional[list[str]] = typer.Argument(None, help="key.sub=value overrides, e.g. sft.lora.r=4"),
+    from_stage: Optional[str] = typer.Option(None, "--from", help="rerun from this stage on (earlier ones must be complete)"),
+    until: Optional[str] = typer.Option(None, "--until", help="stop after this stage"),
 ) -> None:
     """Run the pipeline; completed stages whose config and inputs are unchanged are skipped."""
     _execute(pipeline, overrides or [], from_stage, until)
@@ -79,7 +81,7 @@ def run(
 def _stage_command(stage: str):
     def command(
         pipeline: Path = typer.Argument(..., help="pipeline YAML"),
-        overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides"),
+        overrides: Optional[list[str]] = typer.Argument(None, help="key.sub=value overrides"),
     ) -> None:
         _execute(pipeline, overrides or [], stage, stage)
 
@@ -94,7 +96,7 @@ for _stage in ("base", "curate", "cpt", "sft", "dpo", "rs", "eval"):
 @app.command()
 def validate(
     pipeline: Path = typer.Argument(..., help="pipeline YAML"),
-    overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides"),
+    overrides: Optional[list[str]] = typer.Argument(None, help="key.sub=value overrides"),
 ) -> None:
     """Check a pipeline YAML (keys, types, regexes, files) without running anything."""
     _load(pipeline, overrides or [])
@@ -134,11 +136,11 @@ def _named_paths(pairs: list[str], what: str) -> dict[str, Path]:
 @app.command()
 def serve(
     target: Path = typer.Argument(..., help="a run directory whose serve stage completed, or a Hugging Face model directory"),
-    overrides: list[str] | None = typer.Argument(None, help="serve.key=value overrides, e.g. serve.port=9000"),
-    adapter: list[str] | None = typer.Option(None, "--adapter", help="name=path of a LoRA adapter, served as model `name` (repeatable)"),
-    config: Path | None = typer.Option(None, "--config", help="a pipeline YAML whose serve section to use (default: the run's, or defaults)"),
-    host: str | None = typer.Option(None, help="override serve.host"),
-    port: int | None = typer.Option(None, help="override serve.port"),
+    overrides: Optional[list[str]] = typer.Argument(None, help="serve.key=value overrides, e.g. serve.port=9000"),
+    adapter: Optional[list[str]] = typer.Option(None, "--adapter", help="name=path of a LoRA adapter, served as model `name` (repeatable)"),
+    config: Optional[Path] = typer.Option(None, "--config", help="a pipeline YAML whose serve section to use (default: the run's, or defaults)"),
+    host: Optional[str] = typer.Option(None, help="override serve.host"),
+    port: Optional[int] = typer.Option(None, help="override serve.port"),
 ) -> None:
     """Serve a model through an OpenAI-compatible API (chat and completions, streaming, adapters, guardrails)."""
     from steep.pipeline.config import ConfigError, apply_override
@@ -183,7 +185,7 @@ def serve(
 def export(
     run_dir: Path = typer.Argument(..., help="a run directory with a finished model stage"),
     to: Path = typer.Option(..., "--to", help="where to write the export"),
-    adapter: list[str] | None = typer.Option(None, "--adapter", help="name=path of a LoRA adapter to ship for vLLM (repeatable)"),
+    adapter: Optional[list[str]] = typer.Option(None, "--adapter", help="name=path of a LoRA adapter to ship for vLLM (repeatable)"),
     port: int = typer.Option(8000, help="port in the printed vllm command"),
 ) -> None:
     """Export the merged model directory and the exact `vllm serve` command (adapters checked; DoRA merged)."""

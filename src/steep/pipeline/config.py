@@ -24,7 +24,8 @@ from steep.judge.factory import JUDGE_KINDS
 from steep.judge.rules import RULE_KINDS
 from steep.schema import StrictModel
 from steep.stage import EveryModel, PreviousModel, StageOutput, StageSpec
-from steep.stages import STAGE_ORDER, base, cpt, curate, dpo, rs, serve, sft
+from steep.stages import STAGE_ORDER
+from steep.stages import base, cpt, curate, dpo, rs, serve, sft
 from steep.stages import eval as eval_stage
 from steep.stages.base import BaseConfig
 from steep.stages.cpt import CptConfig

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from steep import __version__
@@ -36,21 +36,8 @@ from steep.artifacts import (
     read_manifest,
 )
 from steep.log import get_logger, run_log
-from steep.pipeline.config import (
-    STAGES,
-    PipelineConfig,
-    enabled_stages,
-    section,
-    stage_config_dict,
-)
-from steep.stage import (
-    EveryModel,
-    FileInput,
-    PreviousModel,
-    ResolvedInput,
-    StageContext,
-    StageOutput,
-)
+from steep.pipeline.config import STAGES, PipelineConfig, enabled_stages, section, stage_config_dict
+from steep.stage import EveryModel, FileInput, PreviousModel, ResolvedInput, StageContext, StageOutput
 from steep.stages import STAGE_ORDER
 
 PARTIAL_STATE = ".partial_state.json"
@@ -202,7 +189,7 @@ def run_stage(cfg: PipelineConfig, stage: str, run_dir: Path, device: str) -> di
         "seed": cfg.seed,
         "device": device,
         "versions": _versions(),
-        "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
+        "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(),
         "wall_time_s": round(wall, 3),
         "host": platform.node(),
     }
