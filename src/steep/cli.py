@@ -4,7 +4,9 @@
     steep sft examples/demo/pipeline.yaml          # one stage (its inputs must be complete)
     steep show runs/demo [--json]
     steep report runs/demo                         # rebuild runs/demo/eval/report.html and report.md
-    steep serve runs/demo [--port 8000]
+    steep serve runs/demo [--port 8000] [serve.rate_limit.burst=50 ...]
+    steep serve path/to/hf-model --adapter support=path/to/adapter [--config pipeline.yaml]
+    steep export runs/demo --to exports/demo [--adapter name=path ...]
     steep demo-data examples/demo/data
 
 Heavy imports (torch, transformers) happen inside the commands that need them, so `steep --help` and config
@@ -118,6 +120,20 @@ def show(run_dir: Path = typer.Argument(..., help="a run directory"), as_json: b
     print_run(run_dir)
 
 
+def _named_paths(pairs: list[str], what: str) -> dict[str, Path]:
+    named: dict[str, Path] = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            typer.secho(f"error: {what} must look like name=path, got {pair!r}", fg="red", err=True)
+            raise typer.Exit(2)
+        if not Path(path).is_dir():
+            typer.secho(f"error: {what} {name}: no directory at {path}", fg="red", err=True)
+            raise typer.Exit(2)
+        named[name.strip()] = Path(path.strip())
+    return named
+
+
 @app.command()
 def report(
     run_dir: Path = typer.Argument(..., help="a run directory"),
@@ -135,17 +151,74 @@ def report(
 
 @app.command()
 def serve(
-    run_dir: Path = typer.Argument(..., help="a run directory whose serve stage completed"),
+    target: Path = typer.Argument(..., help="a run directory whose serve stage completed, or a Hugging Face model directory"),
+    overrides: Optional[list[str]] = typer.Argument(None, help="serve.key=value overrides, e.g. serve.port=9000"),
+    adapter: Optional[list[str]] = typer.Option(None, "--adapter", help="name=path of a LoRA adapter, served as model `name` (repeatable)"),
+    config: Optional[Path] = typer.Option(None, "--config", help="a pipeline YAML whose serve section to use (default: the run's, or defaults)"),
     host: Optional[str] = typer.Option(None, help="override serve.host"),
     port: Optional[int] = typer.Option(None, help="override serve.port"),
 ) -> None:
-    """Serve the run's final model through an OpenAI-compatible API (POST /v1/chat/completions)."""
-    if not (run_dir / "serve" / "serve.json").exists():
-        typer.secho(f"error: {run_dir}/serve/serve.json not found: run the pipeline through its serve stage first", fg="red", err=True)
-        raise typer.Exit(1)
-    from steep.stages.serve import serve_run_dir
+    """Serve a model through an OpenAI-compatible API (chat and completions, streaming, adapters, guardrails)."""
+    from steep.pipeline.config import ConfigError, apply_override
+    from steep.serve.config import ServeConfig
+    from steep.stages.serve import serve_forever, served_model
 
-    serve_run_dir(run_dir, host=host, port=port)
+    adapters = {name: str(path) for name, path in _named_paths(adapter or [], "--adapter").items()}
+    try:
+        model_dir, recorded, device, dtype, sha = served_model(target)
+    except FileNotFoundError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    raw: dict = {"serve": dict(recorded or {})}
+    if config is not None:
+        pipeline = _load(config, [])
+        raw["serve"] = pipeline.serve.model_dump(mode="json") if pipeline.serve else {}
+    raw["serve"].pop("enabled", None)
+    raw["serve"].pop("smoke_prompt", None)
+    if recorded is not None and not raw["serve"].get("audit_log"):
+        raw["serve"]["audit_log"] = str(target / "serve" / "audit.jsonl")
+    try:
+        for override in overrides or []:
+            if not override.startswith("serve."):
+                raise ConfigError("command line", [(override, "only serve.* keys can be overridden here")])
+            apply_override(raw, override, "command line")
+        cfg = ServeConfig.model_validate(raw["serve"])
+    except ConfigError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(2) from None
+    except ValueError as error:  # pydantic's ValidationError
+        typer.secho(f"invalid serve config: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    cfg = cfg.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v is not None})
+    try:
+        serve_forever(model_dir, cfg, device, dtype, sha, adapters=adapters)
+    except RuntimeError as error:  # no keys on a public address, a key variable unset
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def export(
+    run_dir: Path = typer.Argument(..., help="a run directory with a finished model stage"),
+    to: Path = typer.Option(..., "--to", help="where to write the export"),
+    adapter: Optional[list[str]] = typer.Option(None, "--adapter", help="name=path of a LoRA adapter to ship for vLLM (repeatable)"),
+    port: int = typer.Option(8000, help="port in the printed vllm command"),
+) -> None:
+    """Export the merged model directory and the exact `vllm serve` command (adapters checked; DoRA merged)."""
+    from steep.pipeline.export import export_run
+
+    try:
+        record = export_run(run_dir, to, _named_paths(adapter or [], "--adapter"), port=port)
+    except (FileNotFoundError, ValueError) as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"model: {record['model_dir']}")
+    for name, entry in record["adapters"].items():
+        typer.echo(f"adapter {name}: " + (f"LoRA for vLLM at {entry['path']}" if entry["vllm_lora"] else f"vLLM refuses it ({entry['why']}): merged into {entry['merged_into']}"))
+    typer.echo(f"vLLM command (also in {to / 'vllm_serve.sh'}):\n  {record['vllm_serve']}")
+    for name, entry in record["adapters"].items():
+        if not entry["vllm_lora"]:
+            typer.echo(f"  {entry['vllm_serve']}   # {name}, merged")
 
 
 @app.command("demo-data")

@@ -49,6 +49,19 @@ class HFChatGenerator:
         return [group[0] for group in self.sample(conversations, 1, generation, seed=seed, prefixes=prefixes)]
 
     @torch.no_grad()
+    def generate_ids(self, prompts: list[list[int]], generation: GenerationConfig) -> list[GeneratedText]:
+        """One reply per prompt given as token ids (already rendered), in input order, `batch_size` a batch:
+        what the server's batching queue calls with the prompts it grouped."""
+        was_training = self.model.training
+        self.model.eval()
+        results: list[GeneratedText] = []
+        for begin in range(0, len(prompts), generation.batch_size):
+            results += self._generate_batch(prompts[begin : begin + generation.batch_size], 1, generation)
+        if was_training:
+            self.model.train()
+        return results
+
+    @torch.no_grad()
     def sample(
         self, conversations: list[list[dict]], k: int, generation: GenerationConfig, seed: int | None = None, prefixes: list[str | None] | None = None
     ) -> list[list[GeneratedText]]:

@@ -82,3 +82,67 @@ def save_adapter_and_model(peft_model, tokenizer, work_dir: Path) -> dict:
     tokenizer.save_pretrained(adapter_dir)
     parity = merge_with_parity_check(peft_model, tokenizer, Path(work_dir) / "model")
     return {**params, "adapter_bytes": adapter_size_bytes(adapter_dir), **parity}
+
+
+# --------------------------------------------------------------------------------------------------- vLLM
+
+# vLLM's `--max-lora-rank` takes one of these; an adapter's rank is rounded up to the next.
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def read_adapter_config(adapter_dir: Path) -> dict:
+    import json
+
+    path = Path(adapter_dir) / "adapter_config.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{adapter_dir}: no adapter_config.json (not a PEFT adapter directory)")
+    return json.loads(path.read_text())
+
+
+def vllm_lora_problems(adapter_config: dict) -> list[str]:
+    """Why vLLM would refuse this adapter (empty when it is a plain LoRA it loads): vLLM's LoRA path supports
+    peft LoRA on linear layers only, without DoRA's magnitude vectors and without fully trained `modules_to_save`."""
+    problems = []
+    if adapter_config.get("peft_type", "LORA") != "LORA":
+        problems.append(f"peft_type is {adapter_config.get('peft_type')!r}, not LORA")
+    if adapter_config.get("use_dora"):
+        problems.append("it is a DoRA adapter (use_dora: true)")
+    if adapter_config.get("modules_to_save"):
+        problems.append(f"it trains whole modules (modules_to_save: {adapter_config['modules_to_save']})")
+    return problems
+
+
+def adapter_rank(adapter_config: dict) -> int:
+    """The largest rank in the adapter: `r`, or a larger one in `rank_pattern`."""
+    return max([int(adapter_config.get("r", 8)), *(int(r) for r in (adapter_config.get("rank_pattern") or {}).values())])
+
+
+def vllm_max_lora_rank(rank: int) -> int:
+    for allowed in VLLM_LORA_RANKS:
+        if rank <= allowed:
+            return allowed
+    raise ValueError(f"LoRA rank {rank} is above vLLM's largest --max-lora-rank ({VLLM_LORA_RANKS[-1]}); merge it")
+
+
+def vllm_serve_command(model_dir: Path, served_name: str, adapters: dict[str, Path], max_lora_rank: int | None,
+                       host: str = "127.0.0.1", port: int = 8000) -> str:  # fmt: skip
+    """The exact `vllm serve` command line for a model directory and its plain LoRA adapters (name -> dir)."""
+    import shlex
+
+    parts = ["vllm", "serve", shlex.quote(str(model_dir)), "--served-model-name", shlex.quote(served_name),
+             "--host", host, "--port", str(port)]  # fmt: skip
+    if adapters:
+        parts += ["--enable-lora", "--lora-modules", *(shlex.quote(f"{name}={path}") for name, path in adapters.items())]
+        parts += ["--max-lora-rank", str(max_lora_rank), "--max-loras", str(len(adapters))]
+    return " ".join(parts)
+
+
+def merge_adapter_dir(base_dir: Path, adapter_dir: Path, out_dir: Path) -> dict:
+    """Load `base_dir` + the adapter, merge (parity-checked, `merge_with_parity_check`) and save to `out_dir`:
+    what vLLM cannot load as an adapter (DoRA, modules_to_save) it serves as a plain model."""
+    from peft import PeftModel
+
+    from steep.model.load import load_model, load_tokenizer
+
+    model = PeftModel.from_pretrained(load_model(str(base_dir), "cpu", "float32"), str(adapter_dir))
+    return merge_with_parity_check(model, load_tokenizer(str(base_dir)), Path(out_dir))

@@ -122,6 +122,23 @@ class PipelineConfig(StrictModel):
         return self
 
 
+    @model_validator(mode="after")
+    def _guard_terms_from_curate(self) -> PipelineConfig:
+        """The serve guard blocks what curate kept out of training (`serve.guard.compliance_terms_from_curate`):
+        curate's compliance terms and patterns, inline and from their files, are added to the guard's own, so the
+        resolved serve config (and its hash, and serve.json) holds the full list."""
+        if self.serve is None or self.curate is None or not self.serve.guard.compliance_terms_from_curate:
+            return self
+        from steep.curate.lexicon import read_lexicon
+
+        compliance = self.curate.compliance
+        terms = [*compliance.terms, *(e for _, e in (read_lexicon(compliance.terms_file) if compliance.terms_file else []))]
+        patterns = [*compliance.patterns, *(e for _, e in (read_lexicon(compliance.patterns_file) if compliance.patterns_file else []))]
+        guard = self.serve.guard.with_compliance(terms, patterns)
+        object.__setattr__(self, "serve", self.serve.model_copy(update={"guard": guard}))
+        return self
+
+
 def section(cfg: PipelineConfig, stage: str):
     return getattr(cfg, stage)
 
@@ -168,7 +185,7 @@ def load_pipeline_config(path: str | Path, overrides: list[str] | None = None) -
         raise ConfigError(str(path), [("<root>", "the pipeline file must be a mapping of sections")])
     lines = _yaml_line_numbers(text)
     for override in overrides or []:
-        _apply_override(raw, override, str(path))
+        apply_override(raw, override, str(path))
     return validate_pipeline_config(raw, source=str(path), line_numbers=lines)
 
 
@@ -222,7 +239,7 @@ def format_location(loc: tuple) -> str:
     return "".join(parts)
 
 
-def _apply_override(raw: dict, override: str, source: str) -> None:
+def apply_override(raw: dict, override: str, source: str) -> None:
     """`sft.lora.r=4` sets raw['sft']['lora']['r'] = 4; the value is parsed as YAML (so `[a, b]` is a list)."""
     if "=" not in override:
         raise ConfigError(source, [(override, "an override must look like key.sub=value")])

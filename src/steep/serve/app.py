@@ -1,260 +1,163 @@
-"""The OpenAI-compatible HTTP server for a steep model, with the output guard in front of it.
+"""The OpenAI-compatible HTTP server for a steep model, with the guard in front of it.
 
-Run it with `steep serve RUN_DIR`: that loads the model from the run directory into an engine
-(`steep.generate`), checks the chat template hash against the manifests, and calls
+Run it with `steep serve RUN_DIR` (or `steep serve MODEL_DIR --adapter support=path/to/adapter`): that loads the
+model into an engine (`steep.serve.hf_engine`), checks the chat template hash against the run's manifests, and calls
 
-    uvicorn.run(create_app(engine, config.serve, chat_template_sha256=sha), host=config.serve.host,
-                port=config.serve.port)
+    uvicorn.run(create_app(engine, config.serve, chat_template_sha256=sha), host=..., port=...)
 
 Any OpenAI client then works against it:
 
-    curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
-      -d '{"model": "steep", "messages": [{"role": "user", "content": "What is our refund window?"}]}'
+    client = openai.OpenAI(base_url="http://127.0.0.1:8000/v1", api_key=os.environ["STEEP_API_KEY"])
+    client.chat.completions.create(model="steep", messages=[{"role": "user", "content": "Refund window?"}])
 
-Endpoints: `POST /v1/chat/completions` (non-streaming), `GET /v1/models`, `GET /v1/models/{id}`, `GET /health`.
+Endpoints: `POST /v1/chat/completions` and `POST /v1/completions` (both with `stream: true` over SSE),
+`GET /v1/models`, `GET /v1/models/{id}`, `GET /health`, `GET /metrics` (Prometheus text). The `model` field picks
+the base model (`serve.model_name`) or one of the LoRA adapters by its name.
 
-Wire rules: lenient on input as OpenAI clients expect (unknown fields such as `user`, `presence_penalty` or
-`logprobs` are accepted and ignored; nulls mean "default"), strict where ignoring would silently change the answer
-(`stream: true`, `n > 1`, `tools`, a JSON `response_format` are 400s, not ignored). `max_tokens` (or
-`max_completion_tokens`, which wins when both are sent) above `serve.max_tokens_limit` is a 400 naming the limit,
-as OpenAI does for its own limits, not a silent clamp; omitted, it defaults to the limit. Every error uses
-OpenAI's shape `{"error": {"message", "type", "param", "code"}}`; validation errors are 400 (OpenAI), not 422.
-
-Guard: the request is checked before the engine runs and the reply after; a refusal is still a 200 whose content
-is `serve.guard.refusal` and whose `finish_reason` is "content_filter", as OpenAI reports its own filter. A
-refused request was never tokenized, so its usage is all zeros.
+Order of checks for a /v1 request: API key (401) -> the key's rate limit (429 with Retry-After) -> body size
+(413) -> JSON and fields (400, OpenAI's shape) -> `model` (404) -> `max_tokens` above `serve.max_tokens_limit`
+(400 naming the limit, not a silent clamp; omitted, it defaults to the limit) -> input rails -> the batching
+queue -> output rails. A refusal is still a 200 whose content is `serve.guard.refusal` and whose
+`finish_reason` is "content_filter", as OpenAI reports its own filter; a refused request never reached the
+model, so its usage is all zeros. A streamed reply is guarded with a held-back window (`steep.serve.stream`).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-import os
 import re
-import threading
 import time
 import uuid
-from typing import Any, Literal
+from contextlib import aclosing, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from steep.serve.audit import AuditLog
+from steep.serve.auth import KeyStore
+from steep.serve.batching import Batcher
 from steep.serve.config import ServeConfig
-from steep.serve.engine import ChatEngine, Completion
-from steep.serve.guard import Guard
+from steep.serve.engine import Completion, Prompt, Sampling, as_batch_engine
+from steep.serve.errors import OpenAIError, _validation_error
+from steep.serve.guard import Guard, GuardDecision
+from steep.serve.metrics import Metrics
+from steep.serve.rate_limit import RateLimiter
+from steep.serve.stream import StreamGuard
+from steep.serve.wire import ChatCompletionRequest, CompletionRequest
 
 log = logging.getLogger("steep.serve")
 
-_MAX_STOP_SEQUENCES = 4  # OpenAI's limit; engines check every stop string after every token.
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-# --------------------------------------------------------------------------------------------------- errors
+class _LatencyMiddleware:
+    """Counts /v1 requests by status and times them to the last byte sent (streams included). Pure ASGI, so a
+    streamed reply is not buffered."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [500]
+        endpoint = "/v1/models" if path.startswith("/v1/models") else path
+
+        async def timed_send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.metrics.observe("steep_request_latency_seconds", time.perf_counter() - started, endpoint=endpoint)
+
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            self.metrics.inc("steep_requests_total", endpoint=endpoint, status=str(status[0]))
 
 
-class OpenAIError(Exception):
-    """An error to send in OpenAI's shape. Raised anywhere in a request; turned into JSON by a handler."""
-
-    def __init__(
-        self,
-        status_code: int,
-        message: str,
-        *,
-        type: str = "invalid_request_error",
-        param: str | None = None,
-        code: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
-        self.type = type
-        self.param = param
-        self.code = code
-        self.headers = headers
-
-    def response(self) -> JSONResponse:
-        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-        return JSONResponse(body, status_code=self.status_code, headers=self.headers)
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, or a 413 as soon as it is known to be over `limit` bytes (before reading it all, when declared)."""
+    declared = request.headers.get("content-length")
+    too_large = OpenAIError(413, f"Request body is larger than this server's limit of {limit} bytes "
+                                 "(serve.max_body_bytes).", code="request_too_large")  # fmt: skip
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-def _param_path(loc: tuple[Any, ...]) -> str | None:
-    """("messages", 0, "role") -> "messages[0].role"; pydantic's "body" prefix (FastAPI) dropped."""
-    path = ""
-    for part in loc:
-        if part == "body" and not path:
-            continue
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or None
+def _parse(raw: bytes, model: type[BaseModel]) -> Any:
+    try:
+        payload = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OpenAIError(400, f"Request body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise OpenAIError(400, "Request body must be a JSON object.")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise _validation_error(list(exc.errors(include_url=False))) from None
 
 
-def _validation_error(errors: list[dict[str, Any]]) -> OpenAIError:
-    messages = []
-    for err in errors:
-        param = _param_path(tuple(err.get("loc", ())))
-        text = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        messages.append(f"{param}: {text}" if param else text)
-    first_param = _param_path(tuple(errors[0].get("loc", ()))) if errors else None
-    return OpenAIError(400, "; ".join(messages) or "invalid request", param=first_param)
+def _sse(payload: dict | str) -> str:
+    return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n"
 
 
-# --------------------------------------------------------------------------------------------------- wire models
+def create_app(
+    engine: Any,
+    config: ServeConfig,
+    *,
+    chat_template_sha256: str | None = None,
+    keys: KeyStore | None = None,
+    limiter: RateLimiter | None = None,
+) -> FastAPI:
+    """Build the server around a loaded engine (`steep.serve.engine`: a BatchEngine, or a plain ChatEngine).
 
-
-class _Lenient(BaseModel):
-    # The wire is lenient, configs are strict: OpenAI clients send fields we do not use (user, logit_bias, ...).
-    model_config = ConfigDict(extra="ignore")
-
-
-class ChatMessage(_Lenient):
-    role: Literal["system", "user", "assistant"]
-    content: str
-
-    @field_validator("content", mode="before")
-    @classmethod
-    def _join_text_parts(cls, content: Any) -> Any:
-        """A string, or a list of `{"type": "text", "text": ...}` parts joined with newlines (as vLLM does)."""
-        if content is None:
-            raise ValueError("content is required (null content, as sent with tool calls, is not supported)")
-        if not isinstance(content, list):
-            return content  # str passes; anything else fails str validation with pydantic's message
-        texts = []
-        for index, part in enumerate(content):
-            if not isinstance(part, dict):
-                raise ValueError(f"content[{index}] must be an object like {{'type': 'text', 'text': '...'}}")
-            if part.get("type") != "text":
-                raise ValueError(f"content[{index}] has type {part.get('type')!r}; only 'text' parts are supported")
-            if not isinstance(part.get("text"), str):
-                raise ValueError(f"content[{index}].text must be a string")
-            texts.append(part["text"])
-        return "\n".join(texts)
-
-
-class ChatCompletionRequest(_Lenient):
-    model: str
-    messages: list[ChatMessage] = Field(min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    stop: list[str] | None = None
-    seed: int | None = None
-    n: int | None = None
-    stream: bool | None = None
-    # Declared only to refuse them: ignoring these would return something the client did not ask for.
-    tools: list[Any] | None = None
-    functions: list[Any] | None = None
-    response_format: dict[str, Any] | None = None
-
-    @field_validator("stop", mode="before")
-    @classmethod
-    def _stop_as_list(cls, stop: Any) -> Any:
-        if isinstance(stop, str):
-            stop = [stop]
-        if isinstance(stop, list):
-            if len(stop) > _MAX_STOP_SEQUENCES:
-                raise ValueError(f"at most {_MAX_STOP_SEQUENCES} stop sequences are supported, got {len(stop)}")
-            if any(isinstance(s, str) and not s for s in stop):
-                raise ValueError("stop sequences must be non-empty strings")
-            return stop or None
-        return stop
-
-    @field_validator("n")
-    @classmethod
-    def _only_one_choice(cls, n: int | None) -> int | None:
-        if n is not None and n != 1:
-            raise ValueError(f"only n=1 is supported, got n={n}; send separate requests for more samples")
-        return n
-
-    @field_validator("stream")
-    @classmethod
-    def _no_streaming(cls, stream: bool | None) -> bool | None:
-        if stream:
-            raise ValueError("streaming not supported yet; send stream: false (or omit it)")
-        return stream
-
-    @field_validator("tools", "functions")
-    @classmethod
-    def _no_tools(cls, tools: list[Any] | None) -> list[Any] | None:
-        if tools:
-            raise ValueError("tool calling is not supported yet")
-        return tools
-
-    @field_validator("response_format")
-    @classmethod
-    def _text_only(cls, response_format: dict[str, Any] | None) -> dict[str, Any] | None:
-        if response_format and response_format.get("type", "text") != "text":
-            raise ValueError(f"response_format type {response_format.get('type')!r} is not supported yet; use 'text'")
-        return response_format
-
-
-# --------------------------------------------------------------------------------------------------- auth
-
-
-def _bearer_auth(api_key_env: str | None):
-    """A dependency that checks `Authorization: Bearer <token>`, or None when auth is off."""
-    if api_key_env is None:
-        return None
-    token = os.environ.get(api_key_env, "")
-    if not token.strip():
-        raise RuntimeError(
-            f"serve.api_key_env is {api_key_env!r}, but that environment variable is unset or empty; "
-            f"export {api_key_env}=<token> or set serve.api_key_env to null to serve without auth"
-        )
-    expected = token.strip().encode()
-    unauthorized = {"WWW-Authenticate": "Bearer"}
-
-    def require_bearer(request: Request) -> None:
-        scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not supplied.strip():
-            raise OpenAIError(
-                401,
-                "Missing API key: send 'Authorization: Bearer <key>'.",
-                code="invalid_api_key",
-                headers=unauthorized,
-            )
-        # Bytes, not str: compare_digest rejects non-ASCII str with a TypeError (a 500 instead of a 401).
-        if not hmac.compare_digest(supplied.strip().encode(), expected):
-            raise OpenAIError(401, "Incorrect API key provided.", code="invalid_api_key", headers=unauthorized)
-
-    return require_bearer
-
-
-# --------------------------------------------------------------------------------------------------- app
-
-
-def create_app(engine: ChatEngine, config: ServeConfig, *, chat_template_sha256: str | None = None) -> FastAPI:
-    """Build the server around a loaded engine.
-
-    Raises RuntimeError when `config.api_key_env` is set but the variable is unset or empty, TypeError when
-    `engine` has no `chat` method, and ValueError when `chat_template_sha256` is not a sha256 hex digest.
+    `keys` defaults to `KeyStore.from_config(config)` (YAML keys, STEEP_API_KEY, api_key_env), `limiter` to
+    `RateLimiter(config.rate_limit)`. Raises RuntimeError when `config.api_key_env` is set but the variable is
+    unset or empty, TypeError for an engine of neither shape, and ValueError when `chat_template_sha256` is not
+    a sha256 hex digest.
     """
-    if not callable(getattr(engine, "chat", None)):
-        raise TypeError(f"engine must have a chat(messages, ...) method, got {type(engine).__name__}")
+    engine = as_batch_engine(engine)
     if chat_template_sha256 is not None and not _SHA256_HEX.match(chat_template_sha256):
         raise ValueError(f"chat_template_sha256 must be 64 lowercase hex characters, got {chat_template_sha256!r}")
-
+    keys = keys if keys is not None else KeyStore.from_config(config)
+    limiter = limiter if limiter is not None else RateLimiter(config.rate_limit)
     guard = Guard(config.guard)
-    require_bearer = _bearer_auth(config.api_key_env)
-    # One model, one request at a time in this skeleton: the engine (a torch model with its KV cache) is not
-    # thread-safe, so calls are serialized. Waiting requests queue on the lock inside the threadpool; batching
-    # concurrent requests is vLLM's job. A threading lock, not an asyncio one, so exclusion holds no matter
-    # which event loop (or test client) calls in.
-    engine_lock = threading.Lock()
+    metrics = Metrics()
+    audit = AuditLog(config.audit_log)
+    batcher = Batcher(engine, config.batching, metrics)
     fingerprint = f"steep-{chat_template_sha256[:12]}" if chat_template_sha256 else None
+    served = {config.model_name: None, **{name: name for name in engine.adapters}}
 
-    def generate(messages: list[dict], **sampling: Any) -> Completion:
-        with engine_lock:
-            return engine.chat(messages, **sampling)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        batcher.close()
 
     # No /docs or /redoc: their pages pull swagger/redoc assets from a CDN, and steep sends nothing anywhere.
-    # The schema itself stays at /openapi.json.
-    app = FastAPI(title="steep", docs_url=None, redoc_url=None)
+    app = FastAPI(title="steep", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.metrics, app.state.batcher, app.state.guard = metrics, batcher, guard
+    app.add_middleware(_LatencyMiddleware, metrics=metrics)
+    if config.cors_origins:  # off unless configured: a browser page on another origin cannot call the model
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])  # fmt: skip
 
     @app.exception_handler(OpenAIError)
     async def _openai_error(_request: Request, exc: OpenAIError) -> JSONResponse:
@@ -270,136 +173,224 @@ def create_app(engine: ChatEngine, config: ServeConfig, *, chat_template_sha256:
         code = "not_found" if exc.status_code == 404 else None
         return OpenAIError(exc.status_code, message, code=code, headers=exc.headers).response()
 
-    def model_card() -> dict[str, Any]:
-        return {"id": config.model_name, "object": "model", "created": 0, "owned_by": "steep"}
+    # ----------------------------------------------------------------------------------------- access
 
-    def check_model(name: str) -> None:
-        if name != config.model_name:
-            raise OpenAIError(
-                404,
-                f"The model {name!r} does not exist; this server serves {config.model_name!r}.",
-                param="model",
-                code="model_not_found",
-            )
+    def authorize(request: Request) -> str:
+        """The caller's name for rate limits, metrics and audit: the key's name, or its address without auth."""
+        if not keys.enabled:
+            name = f"anonymous@{request.client.host if request.client else 'unknown'}"
+            limit = None
+        else:
+            scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not supplied.strip():
+                raise OpenAIError(401, "Missing API key: send 'Authorization: Bearer <key>'.", code="invalid_api_key",
+                                  headers=_UNAUTHORIZED)  # fmt: skip
+            key = keys.lookup(supplied)
+            if key is None:
+                raise OpenAIError(401, "Incorrect API key provided.", code="invalid_api_key", headers=_UNAUTHORIZED)
+            name, limit = key.name, key.rate_limit
+        retry_after = limiter.acquire(name, limit)
+        if retry_after is not None:
+            metrics.inc("steep_rate_limited_total", key=name)
+            raise OpenAIError(429, f"Rate limit reached for {name}; retry in {retry_after} s.", type="requests",
+                              code="rate_limit_exceeded", headers={"Retry-After": str(retry_after)})  # fmt: skip
+        return name
+
+    def model_card(name: str) -> dict[str, Any]:
+        card = {"id": name, "object": "model", "created": 0, "owned_by": "steep"}
+        if served[name] is not None:
+            card["parent"] = config.model_name  # as vLLM lists a LoRA adapter
+        return card
+
+    def resolve_model(name: str) -> str | None:
+        if name not in served:
+            raise OpenAIError(404, f"The model {name!r} does not exist; this server serves "
+                                   f"{', '.join(repr(n) for n in served)}.", param="model", code="model_not_found")  # fmt: skip
+        return served[name]
+
+    def check_max_tokens(value: int | None, param: str) -> int:
+        max_tokens = value or config.max_tokens_limit
+        if max_tokens > config.max_tokens_limit:
+            raise OpenAIError(400, f"{param}={max_tokens} exceeds this server's limit of {config.max_tokens_limit} "
+                                   "(serve.max_tokens_limit).", param=param)  # fmt: skip
+        return max_tokens
+
+    def record(decision: GuardDecision, stage: str, request_id: str, caller: str) -> None:
+        for (rule, action), count in decision.counts.items():
+            metrics.inc("steep_guard_actions_total", count, rule=rule, action=action)
+        audit.record(request_id, caller, stage, decision.counts)
+        if decision.reasons:  # a block is worth a warning; redactions are routine (metrics and audit count them)
+            (log.info if decision.allowed else log.warning)("%s: %s guard: %s", request_id, stage, ", ".join(decision.reasons))
+
+    # ----------------------------------------------------------------------------------------- routes
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        # Unauthenticated on purpose, for load balancers and `steep serve` readiness checks; it reveals only what
-        # /v1/models does plus the template hash.
-        return {"status": "ok", "model": config.model_name, "chat_template_sha256": chat_template_sha256}
+        # Unauthenticated on purpose, for load balancers and readiness checks; it reveals only what /v1/models
+        # does plus the template hash.
+        return {"status": "ok", "model": config.model_name, "adapters": list(engine.adapters),
+                "chat_template_sha256": chat_template_sha256}  # fmt: skip
 
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_bearer)] if require_bearer else [])
+    if config.metrics:
+
+        @app.get("/metrics")
+        async def prometheus() -> PlainTextResponse:
+            return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    v1 = APIRouter(prefix="/v1")
 
     @v1.get("/models")
-    async def list_models() -> dict[str, Any]:
-        return {"object": "list", "data": [model_card()]}
+    async def list_models(_caller: str = Depends(authorize)) -> dict[str, Any]:
+        return {"object": "list", "data": [model_card(name) for name in served]}
 
     @v1.get("/models/{model_id:path}")
-    async def retrieve_model(model_id: str) -> dict[str, Any]:
-        check_model(model_id)
-        return model_card()
+    async def retrieve_model(model_id: str, _caller: str = Depends(authorize)) -> dict[str, Any]:
+        resolve_model(model_id)
+        return model_card(model_id)
 
-    # The body is parsed here rather than by FastAPI so that auth (a router dependency) runs before the body is
-    # even read, and so every validation error comes out as one OpenAI-shaped 400.
+    # Bodies are read and parsed here rather than by FastAPI so that auth and rate limits (dependencies) run
+    # before the body is even read, its size is capped, and every validation error is one OpenAI-shaped 400.
     @v1.post("/chat/completions")
-    async def chat_completions(request: Request) -> JSONResponse:
-        raw = await request.body()
-        try:
-            payload = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise OpenAIError(400, f"Request body is not valid JSON: {exc}") from None
-        if not isinstance(payload, dict):
-            raise OpenAIError(400, "Request body must be a JSON object.")
-        try:
-            body = ChatCompletionRequest.model_validate(payload)
-        except ValidationError as exc:
-            raise _validation_error(list(exc.errors(include_url=False))) from None
-
-        check_model(body.model)
-        max_tokens = body.max_completion_tokens or body.max_tokens or config.max_tokens_limit
-        if max_tokens > config.max_tokens_limit:
-            param = "max_completion_tokens" if body.max_completion_tokens else "max_tokens"
-            raise OpenAIError(
-                400,
-                f"{param}={max_tokens} exceeds this server's limit of {config.max_tokens_limit} "
-                f"(serve.max_tokens_limit).",
-                param=param,
-            )
-
-        request_id = f"chatcmpl-{uuid.uuid4().hex}"
+    async def chat_completions(request: Request, caller: str = Depends(authorize)) -> Any:
+        body: ChatCompletionRequest = _parse(await _read_body(request, config.max_body_bytes), ChatCompletionRequest)
+        adapter = resolve_model(body.model)
+        param = "max_completion_tokens" if body.max_completion_tokens else "max_tokens"
+        max_tokens = check_max_tokens(body.max_completion_tokens or body.max_tokens, param)
         messages = [{"role": m.role, "content": m.content} for m in body.messages]
+        return await respond("chat", body, messages, adapter, max_tokens, caller)
 
-        verdict = guard.check_input(messages)
+    @v1.post("/completions")
+    async def completions(request: Request, caller: str = Depends(authorize)) -> Any:
+        body: CompletionRequest = _parse(await _read_body(request, config.max_body_bytes), CompletionRequest)
+        adapter = resolve_model(body.model)
+        max_tokens = check_max_tokens(body.max_tokens, "max_tokens")
+        return await respond("text", body, body.prompt, adapter, max_tokens, caller)
+
+    async def respond(kind: str, body: Any, prompt: Prompt, adapter: str | None, max_tokens: int, caller: str) -> Any:
+        request_id = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}"
+        shape = _Shape(kind, request_id, body.model, fingerprint)
+        include_usage = bool((body.stream_options or {}).get("include_usage"))
+        as_messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+        verdict = guard.check_input(as_messages)
+        record(verdict, "input", request_id, caller)
         if not verdict.allowed:
-            log.warning("%s: request refused by guard: %s", request_id, ", ".join(verdict.reasons))
-            return _completion_response(
-                request_id, config.model_name, fingerprint, verdict.text, "content_filter", 0, 0
-            )
-
-        try:
-            completion = await run_in_threadpool(
-                generate,
-                messages,
-                max_tokens=max_tokens,
-                temperature=1.0 if body.temperature is None else body.temperature,
-                top_p=1.0 if body.top_p is None else body.top_p,
-                stop=body.stop,
-                seed=body.seed,
-            )
-        except Exception as exc:  # the engine is third-party code; the client gets a clean 500, the log the trace
-            log.exception("%s: engine failed", request_id)
-            raise OpenAIError(
-                500, f"The model failed to generate a reply ({type(exc).__name__}).", type="server_error"
-            ) from None
-
-        # Whole-reply check. Streaming, when it comes, must hold back text until the guard has seen it.
-        verdict = guard.check_output(completion.text)
-        finish_reason = completion.finish_reason if verdict.allowed else "content_filter"
-        if verdict.reasons:
-            action = "redacted" if verdict.allowed else "replaced"
-            log.warning("%s: reply %s by guard: %s", request_id, action, ", ".join(verdict.reasons))
-        return _completion_response(
-            request_id,
-            config.model_name,
-            fingerprint,
-            verdict.text,
-            finish_reason,
-            completion.prompt_tokens,
-            completion.completion_tokens,
+            refusal = Completion(verdict.text, 0, 0, "stop")
+            if body.stream:
+                return StreamingResponse(shape.replay(refusal, "content_filter", include_usage), media_type="text/event-stream")
+            return JSONResponse(shape.whole(verdict.text, "content_filter", 0, 0))
+        if verdict.messages is not None:
+            prompt = verdict.messages if isinstance(prompt, list) else verdict.messages[0]["content"]
+        sampling = Sampling(
+            max_tokens=max_tokens,
+            temperature=1.0 if body.temperature is None else body.temperature,
+            top_p=1.0 if body.top_p is None else body.top_p,
+            stop=tuple(body.stop) if body.stop else None,
+            seed=body.seed,
         )
+        if body.stream:
+            events = stream_events(shape, prompt, sampling, adapter, caller, include_usage)
+            return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        try:
+            completion = await batcher.generate(prompt, sampling, adapter)
+        except Exception as exc:  # the engine is third-party code; the client gets a clean 500, the log the trace
+            raise OpenAIError(500, f"The model failed to generate a reply ({type(exc).__name__}).",
+                              type="server_error") from None  # fmt: skip
+        count_tokens(completion)
+        verdict = guard.check_output(completion.text)
+        record(verdict, "output", request_id, caller)
+        finish = completion.finish_reason if verdict.allowed else "content_filter"
+        return JSONResponse(shape.whole(verdict.text, finish, completion.prompt_tokens, completion.completion_tokens))
+
+    def count_tokens(completion: Completion) -> None:
+        metrics.inc("steep_tokens_total", completion.prompt_tokens, kind="prompt")
+        metrics.inc("steep_tokens_total", completion.completion_tokens, kind="completion")
+
+    async def stream_events(shape: _Shape, prompt: Prompt, sampling: Sampling, adapter: str | None, caller: str,
+                            include_usage: bool):  # fmt: skip
+        sentry = StreamGuard(guard)
+        completion: Completion | None = None
+        yield _sse(shape.chunk("", None, first=True))
+        try:
+            async with aclosing(batcher.stream(prompt, sampling, adapter)) as pieces:
+                async for item in pieces:
+                    if isinstance(item, Completion):
+                        completion = item
+                        continue
+                    safe = sentry.feed(item)
+                    if safe:
+                        yield _sse(shape.chunk(safe, None))
+                    if sentry.blocked:
+                        break  # closing the stream stops the generation: nothing more of this reply is wanted
+        except Exception as exc:  # logged with its trace; the client gets an error event
+            # Headers are sent; an SSE error event in OpenAI's shape is all a client can still be told.
+            log.exception("%s: engine failed while streaming", shape.request_id)
+            yield _sse({"error": {"message": f"The model failed to generate a reply ({type(exc).__name__}).",
+                                  "type": "server_error", "param": None, "code": None}})  # fmt: skip
+            yield _sse("[DONE]")
+            return
+        tail = sentry.finish()
+        if tail:
+            yield _sse(shape.chunk(tail, None))
+        record(GuardDecision(not sentry.blocked, "", [f"{r} x{n}" for (r, _a), n in sentry.counts.items()], sentry.counts),
+               "output", shape.request_id, caller)  # fmt: skip
+        if sentry.blocked and sentry.released == 0:
+            yield _sse(shape.chunk(guard.config.refusal, None))
+        if completion is not None:
+            count_tokens(completion)
+        finish = "content_filter" if sentry.blocked else (completion.finish_reason if completion else "stop")
+        yield _sse(shape.chunk("", finish))
+        if include_usage:
+            usage = (completion.prompt_tokens, completion.completion_tokens) if completion else (0, 0)
+            yield _sse(shape.usage_chunk(*usage))
+        yield _sse("[DONE]")
 
     app.include_router(v1)
     return app
 
 
-def _completion_response(
-    request_id: str,
-    model: str,
-    fingerprint: str | None,
-    content: str,
-    finish_reason: str,
-    prompt_tokens: int,
-    completion_tokens: int,
-) -> JSONResponse:
-    return JSONResponse(
-        {
-            "id": request_id,
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "system_fingerprint": fingerprint,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "logprobs": None,
-                    "finish_reason": finish_reason,
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }
-    )
+class _Shape:
+    """OpenAI's response objects for one request: chat (`chat.completion[.chunk]`) or text (`text_completion`)."""
+
+    def __init__(self, kind: str, request_id: str, model: str, fingerprint: str | None) -> None:
+        self.kind, self.request_id, self.model, self.fingerprint = kind, request_id, model, fingerprint
+        self.created = int(time.time())
+
+    def _envelope(self, object_name: str, choices: list[dict]) -> dict[str, Any]:
+        return {"id": self.request_id, "object": object_name, "created": self.created, "model": self.model,
+                "system_fingerprint": self.fingerprint, "choices": choices}  # fmt: skip
+
+    @staticmethod
+    def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+        return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens}  # fmt: skip
+
+    def whole(self, content: str, finish: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+        if self.kind == "chat":
+            choice = {"index": 0, "message": {"role": "assistant", "content": content}, "logprobs": None,
+                      "finish_reason": finish}  # fmt: skip
+            body = self._envelope("chat.completion", [choice])
+        else:
+            body = self._envelope("text_completion", [{"index": 0, "text": content, "logprobs": None, "finish_reason": finish}])
+        body["usage"] = self._usage(prompt_tokens, completion_tokens)
+        return body
+
+    def chunk(self, content: str, finish: str | None, first: bool = False) -> dict[str, Any]:
+        if self.kind == "chat":
+            delta: dict[str, Any] = {"role": "assistant", "content": content} if first else ({"content": content} if content else {})
+            return self._envelope("chat.completion.chunk", [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])
+        return self._envelope("text_completion", [{"index": 0, "text": content, "logprobs": None, "finish_reason": finish}])
+
+    def usage_chunk(self, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+        body = self._envelope("chat.completion.chunk" if self.kind == "chat" else "text_completion", [])
+        body["usage"] = self._usage(prompt_tokens, completion_tokens)
+        return body
+
+    async def replay(self, completion: Completion, finish: str, include_usage: bool):
+        """A finished reply (a refusal) as a stream."""
+        yield _sse(self.chunk("", None, first=True))
+        if completion.text:
+            yield _sse(self.chunk(completion.text, None))
+        yield _sse(self.chunk("", finish))
+        if include_usage:
+            yield _sse(self.usage_chunk(completion.prompt_tokens, completion.completion_tokens))
+        yield _sse("[DONE]")
