@@ -17,7 +17,9 @@ import time
 import pytest
 
 from steep.artifacts import read_manifest
+from steep.report import svg
 from tests.e2e.demo_run import DATA_SCALE, REPO, steep, write_test_pipeline
+from tests.unit.test_report_browser import CHROMIUM, open_page, pixels_near, screenshot
 
 STAGES = ("base", "curate", "cpt", "sft", "dpo", "rs", "eval", "serve")
 pytestmark = pytest.mark.slow
@@ -144,6 +146,28 @@ def test_eval_compares_each_model_with_the_previous_under_a_judge_that_trained_n
     answers = [json.loads(line) for line in (demo["run_dir"] / "eval" / "answers.jsonl").read_text().splitlines()]
     compared = [a for a in answers if a["kind"] == "comparison"]
     assert {a["model"] for a in compared} == {"cpt", "sft", "dpo", "rs"} and all({"new", "old", "winner"} <= set(a) for a in compared)
+
+
+def test_no_canary_leaks_and_every_gate_passes(demo):
+    leaks = metrics(demo, "eval")["leaks"]
+    assert leaks["count"] == 0 and leaks["checked_files"] > 10 and leaks["probes"] > 0, leaks["hits"]
+    gates = json.loads((demo["run_dir"] / "gates.json").read_text())
+    results = gates["results"] if isinstance(gates, dict) else gates
+    assert results and all(g["passed"] for g in results), results
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
+def test_the_demo_report_opens_in_chromium_and_its_charts_are_drawn(demo, tmp_path):
+    report = demo["run_dir"] / "eval" / "report.html"
+    dom, console = open_page(tmp_path, report)
+    assert console == [] and 'data-report-ready="1"' in dom and '<div id="report-errors"></div>' in dom
+    for section in ("win rate", "loss", "leak", "gate"):
+        assert section in dom.lower(), section
+    judge = metrics(demo, "eval")["eval_judge"]["identity"]
+    assert judge in dom and metrics(demo, "dpo")["judge"] in dom  # which judge judged what
+    image = screenshot(tmp_path, report, "1200,9000")
+    for stage in ("base", "sft", "dpo", "rs"):  # every model's colour is drawn (histograms, bars, lines)
+        assert pixels_near(image, svg.STAGE_COLORS[stage], tolerance=3) > 300, stage
 
 
 def test_serve_smoke_and_template_hash_lineage(demo):
