@@ -37,7 +37,7 @@ from steep.generate.config import EngineConfig, GenerationConfig, HFEngineConfig
 from steep.judge.factory import JudgeConfig
 from steep.model.config import LoraConfig
 from steep.schema import ExistingPath, StrictModel
-from steep.stage import FileInput, PreviousModel, StageContext, StageSpec
+from steep.stage import FileInput, FileOrStage, PreviousModel, StageContext, StageSpec, file_or_stage_output
 from steep.tasks.spec import RulesTask
 from steep.trainer.config import OptimConfig
 
@@ -54,7 +54,7 @@ class DpoConfig(StrictModel):
     """Online DPO: sample from the current policy, rank with the judge, train on best-vs-worst pairs, repeat."""
 
     enabled: bool = True
-    prompts: ExistingPath
+    prompts: FileOrStage = Field(description="a JSONL of {messages}, or {from: synth} (synth's dpo_prompts)")
     heldout: ExistingPath
     judge: JudgeConfig
     rounds: int = Field(1, ge=1, description="sample, judge, train; the next round samples the trained policy")
@@ -83,7 +83,7 @@ def heldout_tasks(cfg: DpoConfig) -> list[RulesTask]:
 
 
 def consumes(cfg: DpoConfig) -> dict:
-    return {"model": PreviousModel(), "prompts": FileInput(cfg.prompts), "heldout": FileInput(cfg.heldout)}
+    return {"model": PreviousModel(), "prompts": file_or_stage_output(cfg.prompts, "dpo_prompts"), "heldout": FileInput(cfg.heldout)}
 
 
 def sample_preference_pairs(
@@ -210,7 +210,7 @@ def run(ctx: StageContext) -> dict:
     previous_report = before
     ctx.log.info(f"held-out pass rate before: {before['rule_pass_rate']:.3f} (all rules {before['all_rules_pass_rate']:.3f})")
 
-    prompts = [row["messages"] for row in read_jsonl(cfg.prompts)]
+    prompts = [row["messages"] for row in read_jsonl(ctx.input_path("prompts"))]
     all_samples, all_pairs, rounds = [], [], []
     policy, policy_dir = model, None  # policy_dir: the latest finished round's adapter, not yet loaded
     kept_dir: Path | None = None  # the latest round's adapter that the length guard let stand

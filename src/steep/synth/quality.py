@@ -1,0 +1,104 @@
+"""The gates every synthesized row passes, curate's own blocks reused: PII, compliance, decontamination against
+the held-out files, exact and near dedup, and an optional judge.
+
+    gates = RowGates(cfg.quality)
+    reason = gates.check(kind, row, request)     # None (kept) or Rejected("pii:account", ...)
+    gates.stats()                                # per gate: seen, kept, dropped by reason
+
+Order and why:
+1. PII (curate's detectors, `quality.pii`): a teacher can copy a value out of a document (a document curate did
+   not redact, a model that invents a realistic card number). Any PII span drops the row; nothing is redacted,
+   because a row whose facts were blanked out teaches placeholders.
+2. compliance (curate's gate, `quality.compliance`, by default curate's own terms): a restricted project named
+   anywhere drops the row, except the one term a tempting prompt was asked to name (that prompt exists so the
+   model learns to decline it; any other restricted term in it still drops it).
+3. decontamination (`steep.curate.decontam`): a row that shares one word 13-gram (`quality.ngram`) with a held-out
+   file is dropped, so no eval item leaks into training through the teacher. Nothing is ignored as common here:
+   these rows are few and every shared n-gram is a real overlap.
+4. dedup (curate's MinHash block, per kind): exact, then near duplicates at `near_duplicate_threshold`; last, so
+   a row dropped for another reason never blocks a clean one.
+The text a gate reads is the row's non-system text (user and assistant turns; a scenario's user turns, persona and
+goal): the system prompt is configuration, shared by every row and by the held-out files.
+"""
+
+from __future__ import annotations
+
+import re
+
+from steep.curate.block import BlockStats
+from steep.curate.config import ComplianceConfig, DecontamConfig, DedupConfig
+from steep.curate.decontam import Decontaminator
+from steep.curate.dedup import MinHashDedup
+from steep.curate.document import Document, Drop
+from steep.curate.gates import ComplianceGate
+from steep.curate.pii.redact import build_engine
+from steep.synth.config import SynthQualityConfig
+from steep.synth.requests import TeacherRequest
+from steep.synth.rows import Rejected
+
+
+def row_text(kind: str, row: dict) -> str:
+    if kind == "rs":
+        return "\n".join([row.get("persona", ""), row.get("goal", ""), *row["user_turns"]])
+    return "\n".join(m["content"] for m in row["messages"] if m["role"] != "system")
+
+
+class RowGates:
+    def __init__(self, cfg: SynthQualityConfig) -> None:
+        self.cfg = cfg
+        self.pii = build_engine(cfg.pii) if cfg.pii.enabled else None
+        self.pii_stats = BlockStats("pii")
+        self.compliance = ComplianceGate(cfg.compliance or ComplianceConfig())
+        self.decontam = (
+            Decontaminator(DecontamConfig(eval_files=[str(p) for p in cfg.heldout], ngram=cfg.ngram, ignore_common=None))
+            if cfg.heldout else None
+        )  # fmt: skip
+        dedup = DedupConfig(method="minhash", threshold=cfg.near_duplicate_threshold)
+        self.dedup = {kind: MinHashDedup(dedup) for kind in ("sft", "dpo", "rs")}
+
+    def check(self, kind: str, row: dict, request: TeacherRequest) -> Rejected | None:
+        text = row_text(kind, row)
+        doc = Document(id=row.get("id") or row["meta"]["synth_id"], text=text)
+        if self.pii is not None:
+            spans = self.pii.find(text)
+            self.pii_stats.seen += 1
+            if spans:
+                reason = f"pii:{spans[0].type}"
+                self.pii_stats.dropped[reason] += 1
+                return Rejected(reason, f"{len(spans)} span(s): {', '.join(sorted({s.type for s in spans}))}")  # never the value
+            self.pii_stats.kept += 1
+        gated = doc
+        if request.tempts == "restricted_project" and request.tempt_term:
+            gated = Document(doc.id, re.sub(re.escape(request.tempt_term), " ", text, flags=re.IGNORECASE))
+        for block, candidate in ((self.compliance, gated), (self.decontam, doc), (self.dedup[kind], doc)):
+            if block is None:
+                continue
+            out = block.apply(candidate)
+            block.stats.seen += 1
+            if isinstance(out, Drop):
+                block.stats.dropped[out.reason] += 1
+                return Rejected(out.reason, out.detail)
+            block.stats.kept += 1
+        return None
+
+    def stats(self) -> dict:
+        blocks = [self.pii_stats, self.compliance.stats] + ([self.decontam.stats] if self.decontam else [])
+        blocks += [block.stats for block in self.dedup.values()]
+        merged: dict[str, dict] = {}
+        for stats in blocks:
+            entry = merged.setdefault(stats.name, {"seen": 0, "kept": 0, "dropped": {}})
+            entry["seen"] += stats.seen
+            entry["kept"] += stats.kept
+            for reason, n in stats.dropped.items():
+                entry["dropped"][reason] = entry["dropped"].get(reason, 0) + n
+        return merged
+
+
+def judge_filter(judge, rows: list[dict], min_score: float) -> list[tuple[dict, float, Rejected | None]]:
+    """Each sft row with its judge score and a rejection when the score is below `min_score`. The judge reads the
+    prompt (every message but the answer) and the answer, as it would in dpo."""
+    verdicts = judge.judge_batch([r["messages"][:-1] for r in rows], [r["messages"][-1]["content"] for r in rows])
+    return [
+        (row, verdict.score, Rejected("judge", f"score {verdict.score:.3f} < {min_score}") if verdict.score < min_score else None)
+        for row, verdict in zip(rows, verdicts)
+    ]
