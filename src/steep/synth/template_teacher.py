@@ -25,14 +25,16 @@ _VERBS = frozenset(
     "apply requires require settles settle does do gets get opens open closes close charges charge lets allows "
     "allow includes include starts start ends end costs cost offers offer remains stays".split()
 )
-_PRONOUNS = frozenset("i you we he she it they my your our their this that these those there".split())
-_DETERMINERS = frozenset("the a an any each every all some most no".split())
+_NOT_SUBJECT = frozenset(
+    "i you we he she it they my your our their this that these those there to if when for in on at after before by "
+    "with from as of and or but once while please".split()
+)
 _PLAIN = ("What should I know about {s}?", "What can you tell me about {s}?", "Can you explain {s} to me?", "What is the rule on {s}?")
 _DETAILED = (
     "I read your documents but I'm still unsure: what exactly applies to {s}, and what do I need to do?",
     "Could you walk me through {s} step by step, including any limits or deadlines?",
 )
-_MULTI = ("Two questions: what about {s}, and how does that relate to {t}?", "How does {s} work, and what about {t}?")
+_MULTI = ("Two questions: what about {s}, and how does that relate to {t}?", "What should I know about {s}, and what about {t}?")
 _PERSONAS = (
     "a retired customer who prefers short, plain answers",
     "a small-business owner in a hurry",
@@ -59,9 +61,10 @@ def subject(sentence: str) -> str | None:
             break
     else:
         return None
-    if head[0].lower() in _PRONOUNS:  # "You must ...", "We keep ...": a rule about the reader, not a subject to ask about
+    if head[0].lower() in _NOT_SUBJECT:  # "You must ...", "To open ...": no subject to ask about
         return None
-    if head[0].lower() in _DETERMINERS:  # "The excess" -> "the excess"; "Kestrel Travel" keeps its capital
+    proper = head[0].isupper() or (len(head) > 1 and head[1][:1].isupper())  # "Kestrel Travel", "ISA" keep capitals
+    if not proper:  # "The excess" -> "the excess"
         head = [head[0].lower(), *head[1:]]
     return " ".join(head)
 
