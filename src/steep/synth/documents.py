@@ -19,6 +19,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 # and an answer that quotes one teaches the model to write placeholders
 _PLACEHOLDER = re.compile(r"<[A-Z_]{2,}>")
 _HEADING = re.compile(r"^[#\-*\d.\s]*")
+# a speaker or field label at the start of a line ("Agent: ...", "Customer: ..."): what follows can be a statement
+_LINE_LABEL = re.compile(r"^[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})?:\s+")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def usable_sentences(text: str, min_words: int = 6, max_words: int = 60) -> list
     """Statements of `text` that can carry a question and its answer on their own (no questions, labels or placeholders)."""
     found = []
     for block in re.split(r"\n\s*\n|\n", text):
-        for sentence in _SENTENCE_END.split(block.strip()):
+        for sentence in _SENTENCE_END.split(_LINE_LABEL.sub("", block.strip())):
             sentence = _HEADING.sub("", sentence).strip()
             words = sentence.split()
             labelled = any(word.endswith(":") for word in words[:3])  # "Customer: ...", "Applies to: ...": a field or a speaker

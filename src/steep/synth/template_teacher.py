@@ -27,7 +27,10 @@ _VERBS = frozenset(
 )
 _NOT_SUBJECT = frozenset(
     "i you we he she it they my your our their this that these those there to if when for in on at after before by "
-    "with from as of and or but once while please".split()
+    "with from as of and or but once while please "
+    # imperatives of procedure documents ("Check whether the customer ..."): an instruction, not a subject
+    "check set open ask confirm send make tell record note call explain offer escalate verify review log use follow "
+    "keep add give take".split()
 )
 _PLAIN = ("What should I know about {s}?", "What can you tell me about {s}?", "Can you explain {s} to me?", "What is the rule on {s}?")
 _DETAILED = (
