@@ -238,3 +238,40 @@ def test_from_synth_without_a_synth_section_fails_naming_both(pipeline_dict):
 def test_a_bad_source_names_its_path(pipeline_dict):
     pipeline_dict["dpo"]["prompts"] = {"from": "curate"}
     assert "expected a file path or {from: synth}" in problems(pipeline_dict)["dpo.prompts"]
+
+
+def test_the_synth_example_yaml_validates_and_reads_synth(tmp_path, monkeypatch, demo_data):
+    """examples/demo/pipeline_synth.yaml: dpo prompts and rs scenarios come from synth, nothing else changes."""
+    from steep.pipeline.config import load_pipeline_config
+
+    repo = Path(__file__).resolve().parents[2]
+    target = tmp_path / "examples" / "demo" / "data"
+    target.parent.mkdir(parents=True)
+    target.symlink_to(demo_data)
+    monkeypatch.chdir(tmp_path)
+    cfg = load_pipeline_config(repo / "examples" / "demo" / "pipeline_synth.yaml")
+    plain = load_pipeline_config(repo / "examples" / "demo" / "pipeline.yaml")
+    assert declared_inputs(cfg, "dpo")["prompts"] == StageOutput("synth", "dpo_prompts")
+    assert declared_inputs(cfg, "rs")["scenarios"] == StageOutput("synth", "rs_scenarios")
+    assert {u.name for u in cfg.synth.use_cases} == {"claims", "banking"} and plain.synth is None
+    for stage in ("sft", "cpt", "eval", "serve"):
+        assert getattr(cfg, stage).model_dump(mode="json") == getattr(plain, stage).model_dump(mode="json")
+    assert cfg.dpo.model_copy(update={"prompts": plain.dpo.prompts}) == plain.dpo
+
+
+def test_steep_synth_runs_the_stage_from_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from steep.cli import app
+    from tests.conftest import write_yaml
+
+    documents = docs(tmp_path)
+    pipeline = write_yaml(tmp_path / "p.yaml", {
+        "run_dir": str(tmp_path / "run"), "use_cases": [{"name": "claims", "documents": "(?i)claim"}],
+        "synth": {"documents": str(documents), "source_pattern": r"POL-\d{4}"},
+    })  # fmt: skip
+    result = CliRunner().invoke(app, ["synth", str(pipeline)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "run" / "synth" / "manifest.json").read_text())
+    assert manifest["inputs"]["documents"]["from_stage"] is None and manifest["metrics"]["sft_rows"] > 0
+    assert {r["meta"]["use_case"] for r in read_jsonl(tmp_path / "run" / "synth" / "sft.jsonl")} == {"claims"}
