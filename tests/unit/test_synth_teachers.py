@@ -111,3 +111,25 @@ def test_local_hf_teacher_runs_counts_garbage_and_caches(tiny_model_dir, tmp_pat
     assert all(p["reason"] == "unparseable" and p["teacher"].startswith("hf_local:") for p in read_jsonl(tmp_path / "first" / "provenance.jsonl"))
     again = run_synth(cfg, documents=documents, out_dir=tmp_path / "again", cache_dir=tmp_path / "cache")
     assert again["teacher_calls"] == 0 and again["teacher_cached"] == 6
+
+
+def test_rerunning_the_stage_pays_the_teacher_nothing(teacher_server, tmp_path):
+    """`steep run --from synth` replaces synth's directory; the cache lives beside it, so nothing is asked again."""
+    from steep.artifacts import read_manifest
+    from steep.pipeline.config import validate_pipeline_config
+    from steep.pipeline.runner import run_pipeline
+
+    seen, url = teacher_server
+    documents = write_jsonl(tmp_path / "docs.jsonl", [{"id": "d0", "text": DOC, "meta": {}}])
+    raw = {
+        "run_dir": str(tmp_path / "run"), "use_cases": [{"name": "claims"}],
+        "synth": {"documents": str(documents), "teacher": {"kind": "openai", "base_url": url, "model": "t", "backoff_base_s": 0, "terms": TERMS}},
+    }  # fmt: skip
+    cfg = validate_pipeline_config(raw)
+    run_pipeline(cfg)
+    first = read_manifest(tmp_path / "run" / "synth")["metrics"]
+    assert first["teacher_calls"] == len(seen) == first["requested"] > 0
+    seen.clear()
+    run_pipeline(cfg, start="synth")
+    again = read_manifest(tmp_path / "run" / "synth")["metrics"]
+    assert seen == [] and again["teacher_calls"] == 0 and again["teacher_cached"] == first["requested"]
