@@ -27,6 +27,8 @@ def reply_for(prompt: str) -> str:
     if '{"question"' in prompt:
         if "multi_part" in prompt:
             return "Sure! Here is a great question about claims."  # no JSON: counted as unparseable
+        if "detailed" in prompt:  # an answer from the teacher's own knowledge, not from the document
+            return json.dumps({"question": "Is flooding covered?", "answer": "Flooding is covered everywhere except coastal zones."})
         return "```json\n" + json.dumps({"question": "How fast is a claim settled?", "answer": "Within ten working days of the report."}) + "\n```"
     if '{"prompt"' in prompt:
         return json.dumps({"prompt": f"Teacher prompt {abs(hash(prompt)) % 10_000}: what is the excess on home cover?"})
@@ -78,9 +80,10 @@ def test_openai_teacher_rows_are_cached_and_unparseable_replies_counted(teacher_
     assert seen[0]["model"] == "teacher-72b" and seen[0]["messages"][0]["role"] == "system"
     assert "home insurance claims" in seen[0]["messages"][-1]["content"] and DOC in seen[0]["messages"][-1]["content"]
     assert first["dropped"]["unparseable"] == 2  # the multi-part sft asks, one per document
+    assert first["dropped"]["ungrounded"] == 2 and first["gates"]["grounding"]["dropped"] == {"ungrounded": 2}
     sft = read_jsonl(tmp_path / "first" / "sft.jsonl")
-    # both documents got the same reply, so the second copy of each pair is an exact duplicate
-    assert len(sft) == 1 and first["dropped"]["duplicate:exact"] >= 1
+    # both documents got the same reply: the second pair differs only in its source line, a near duplicate
+    assert len(sft) == 1 and first["dropped"]["duplicate:near"] == 2  # that pair, and the second scenario
     assert sft[0]["messages"][-1]["content"] == "Within ten working days of the report.\nSource: d0"
     assert sft[0]["meta"]["teacher"].startswith(f"openai:{url}:teacher-72b")
     [scenario] = load_scenarios(tmp_path / "first" / "rs_scenarios.jsonl")  # one per document; the second duplicates it

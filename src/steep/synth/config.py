@@ -130,6 +130,7 @@ class SynthQualityConfig(StrictModel):
 
     pii: PiiConfig = PiiConfig()
     compliance: ComplianceConfig | None = Field(None, description="default: curate's compliance section")
+    min_grounding: float = Field(0.6, ge=0, le=1, description="share of an sft answer's content words found in its document; below: dropped (0: off)")
     near_duplicate_threshold: float = Field(0.8, gt=0, le=1, description="word-shingle Jaccard at which a row is a near duplicate")
     heldout: list[ExistingPath] = Field(default_factory=list, description="decontaminate against these; default: sft, dpo, rs heldout")
     ngram: int = Field(13, ge=3, le=64, description="a row sharing one word n-gram with a held-out file is dropped")

@@ -1,11 +1,14 @@
 """The gates every synthesized row passes, curate's own blocks reused: PII, compliance, decontamination against
 the held-out files, exact and near dedup, and an optional judge.
 
-    gates = RowGates(cfg.quality)
+    gates = RowGates(cfg.quality, cfg.answer_format)
     reason = gates.check(kind, row, request)     # None (kept) or Rejected("pii:account", ...)
     gates.stats()                                # per gate: seen, kept, dropped by reason
 
 Order and why:
+0. grounding (sft pairs): the share of the answer's content words (4+ letters) that occur in the source
+   document must reach `min_grounding`; a model teacher that answers from its own knowledge is caught here (the
+   template teacher quotes the document, so it always passes).
 1. PII (curate's detectors, `quality.pii`): a teacher can copy a value out of a document (a document curate did
    not redact, a model that invents a realistic card number). Any PII span drops the row; nothing is redacted,
    because a row whose facts were blanked out teaches placeholders.
@@ -37,6 +40,19 @@ from steep.synth.requests import TeacherRequest
 from steep.synth.rows import Rejected
 
 
+def _content_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]{4,}", text.lower())
+
+
+def grounding(answer: str, document: str) -> float:
+    """Share of `answer`'s content words that occur in `document` (1.0 for an answer without any)."""
+    words = _content_words(answer)
+    if not words:
+        return 1.0
+    known = set(_content_words(document))
+    return sum(word in known for word in words) / len(words)
+
+
 def row_text(kind: str, row: dict) -> str:
     if kind == "rs":
         return "\n".join([row.get("persona", ""), row.get("goal", ""), *row["user_turns"]])
@@ -44,10 +60,12 @@ def row_text(kind: str, row: dict) -> str:
 
 
 class RowGates:
-    def __init__(self, cfg: SynthQualityConfig) -> None:
+    def __init__(self, cfg: SynthQualityConfig, answer_format: str = "{answer}") -> None:
         self.cfg = cfg
+        self.answer_format = answer_format
         self.pii = build_engine(cfg.pii) if cfg.pii.enabled else None
         self.pii_stats = BlockStats("pii")
+        self.grounding_stats = BlockStats("grounding")
         self.compliance = ComplianceGate(cfg.compliance or ComplianceConfig())
         self.decontam = (
             Decontaminator(DecontamConfig(eval_files=[str(p) for p in cfg.heldout], ngram=cfg.ngram, ignore_common=None))
@@ -57,6 +75,15 @@ class RowGates:
         self.dedup = {kind: MinHashDedup(dedup) for kind in ("sft", "dpo", "rs")}
 
     def check(self, kind: str, row: dict, request: TeacherRequest) -> Rejected | None:
+        if kind == "sft" and self.cfg.min_grounding > 0:
+            self.grounding_stats.seen += 1
+            # the format's own words (a disclaimer, "Source: POL-1234") are not the teacher's claims: count them as known
+            frame = self.answer_format.format(answer="", source=request.source)
+            share = grounding(row["messages"][-1]["content"], f"{request.doc.text}\n{frame}")
+            if share < self.cfg.min_grounding:
+                self.grounding_stats.dropped["ungrounded"] += 1
+                return Rejected("ungrounded", f"{share:.2f} of the answer's content words are in {request.doc.id}")
+            self.grounding_stats.kept += 1
         text = row_text(kind, row)
         doc = Document(id=row.get("id") or row["meta"]["synth_id"], text=text)
         if self.pii is not None:
@@ -82,7 +109,7 @@ class RowGates:
         return None
 
     def stats(self) -> dict:
-        blocks = [self.pii_stats, self.compliance.stats] + ([self.decontam.stats] if self.decontam else [])
+        blocks = [self.grounding_stats, self.pii_stats, self.compliance.stats] + ([self.decontam.stats] if self.decontam else [])
         blocks += [block.stats for block in self.dedup.values()]
         merged: dict[str, dict] = {}
         for stats in blocks:
