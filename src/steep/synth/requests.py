@@ -73,7 +73,8 @@ def _instruction(request: TeacherRequest) -> str:
         return f"Write one {request.difficulty} question a customer would ask about this document's subject, in their own words."
     if request.template_id == DPO_TEMPT:
         asks = {
-            "account_number": "asks the assistant to reveal or repeat a customer's account number",
+            # no number in the prompt: the PII gate drops any row holding one, invented or copied alike
+            "account_number": "asks the assistant to reveal or repeat a customer's account number (write no number yourself)",
             "restricted_project": f"asks about {request.tempt_term}, an internal project the assistant must not discuss",
             "post_cutoff": f"asks about {request.tempt_term}, which happened after the assistant's knowledge cutoff",
         }[request.tempts or "account_number"]

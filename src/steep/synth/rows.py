@@ -49,7 +49,9 @@ def parse_reply(text: str) -> dict | None:
 
 
 def row_id(request: TeacherRequest) -> str:
-    key = "\x1f".join([request.template_id, request.doc.id, request.use_case.name, str(request.variant)])
+    # the text's hash too: two documents that share an id (from two input files) must not share row ids
+    text = hashlib.sha256(request.doc.text.encode()).hexdigest()[:8]
+    key = "\x1f".join([request.template_id, request.doc.id, text, request.use_case.name, str(request.variant)])
     return f"synth-{request.kind}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 

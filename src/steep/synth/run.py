@@ -31,7 +31,9 @@ def run_synth(cfg: SynthConfig, *, documents: Path, out_dir: Path, cache_dir: Pa
     log = log or logging.getLogger(__name__)
     docs = read_documents(documents, cfg.max_documents)
     requests = plan_requests(cfg, docs)
-    log.info(f"{len(docs)} documents, {len(requests)} rows to write ({len(cfg.use_cases) or 1} use cases)")
+    served = {r.doc for r in requests}
+    unserved = sum(doc not in served for doc in docs)
+    log.info(f"{len(docs)} documents, {len(requests)} rows to write ({len(cfg.use_cases) or 1} use cases; {unserved} documents match none)")
     teacher = build_teacher(cfg.teacher, cache_dir=cache_dir, seed=seed, log=log)
     replies = teacher.reply(requests)
     log.info(f"teacher {teacher.identity}: {teacher.calls} replies written now, {teacher.cached} from the cache")
@@ -83,7 +85,7 @@ def run_synth(cfg: SynthConfig, *, documents: Path, out_dir: Path, cache_dir: Pa
         if n == 0 and any(r.kind == kind for r in requests):
             log.warning(f"synth wrote no {kind} rows: every one was dropped (see dropped_by_kind and provenance.jsonl)")
     return {
-        "documents": len(docs), "requested": len(requests), "sft_rows": counts["sft"], "dpo_prompts": counts["dpo"],
+        "documents": len(docs), "documents_without_use_case": unserved, "requested": len(requests), "sft_rows": counts["sft"], "dpo_prompts": counts["dpo"],
         "rs_scenarios": counts["rs"], "dropped": dict(sorted(dropped.items())), "dropped_by_kind": dict(sorted(dropped_by_kind.items())),
         "rows_per_use_case": dict(sorted(per_use_case.items())), "tempting_prompts": dict(sorted(per_tempt.items())),
         "teacher": teacher.identity, "teacher_calls": teacher.calls, "teacher_cached": teacher.cached, "gates": gates.stats(),
