@@ -96,6 +96,8 @@ def test_later_stages_trained_on_synth_rows(synth_run):
     scenarios = {r["id"] for r in read_jsonl(run_dir / "synth" / "rs_scenarios.jsonl")}
     rolled = {d["scenario_id"] for d in read_jsonl(run_dir / "rs" / "dialogues.jsonl")}
     assert rolled and rolled <= scenarios
+    by_use_case = read_manifest(run_dir / "dpo")["metrics"]["rounds"][0]["sampled_pass_rate_by_use_case"]
+    assert by_use_case and set(by_use_case) <= {"claims", "banking"} and all(0 <= v <= 1 for v in by_use_case.values())
     assert read_manifest(run_dir / "sft")["metrics"]["train_conversations"] == read_manifest(run_dir / "synth")["metrics"]["sft_rows"]
 
 
