@@ -34,8 +34,8 @@ from steep.stages.eval import EvalConfig
 from steep.stages.rs import RsConfig
 from steep.stages.serve import ServeStageConfig
 from steep.stages.sft import SftConfig
-from steep.synth.config import SynthConfig, UseCase, resolve_from_pipeline
 from steep.tasks.spec import TASK_KINDS
+from steep.synth.config import SynthConfig, UseCase, resolve_from_pipeline  # noqa: I001 (kept apart: fewer merge conflicts)
 
 STAGES: dict[str, StageSpec] = {
     module.STAGE.name: module.STAGE for module in (base, curate, synth, cpt, sft, dpo, rs, eval_stage, serve)
