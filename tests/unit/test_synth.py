@@ -275,3 +275,18 @@ def test_steep_synth_runs_the_stage_from_the_command_line(tmp_path):
     manifest = json.loads((tmp_path / "run" / "synth" / "manifest.json").read_text())
     assert manifest["inputs"]["documents"]["from_stage"] is None and manifest["metrics"]["sft_rows"] > 0
     assert {r["meta"]["use_case"] for r in read_jsonl(tmp_path / "run" / "synth" / "sft.jsonl")} == {"claims"}
+
+
+def test_copies_of_heldout_prompts_too_short_for_13_grams_are_dropped(tmp_path):
+    _, out = synth(tmp_path / "plain", docs(tmp_path))
+    prompts = [r["messages"][-1]["content"] for r in read_jsonl(out / "dpo_prompts.jsonl") if not r["meta"]["tempts"]]
+    exact, near = sorted(prompts, key=lambda p: len(p.split()))[:2]
+    assert len(exact.split()) < 13 and len(near.split()) < 13  # no 13-gram can catch them
+    heldout = write_jsonl(tmp_path / "dpo_heldout.jsonl", [
+        {"messages": [{"role": "system", "content": "You are the support assistant."}, {"role": "user", "content": exact}]},
+        {"messages": [{"role": "user", "content": near.rstrip("?") + " please?"}]},
+    ])  # fmt: skip
+    metrics, out = synth(tmp_path / "decontam", docs(tmp_path), quality={"heldout": [str(heldout)]})
+    kept = [r["messages"][-1]["content"] for r in read_jsonl(out / "dpo_prompts.jsonl")]
+    assert exact not in kept and near not in kept
+    assert metrics["dropped"]["heldout_duplicate:exact"] >= 1 and metrics["dropped"]["heldout_duplicate:near"] >= 1

@@ -18,7 +18,10 @@ Order and why:
 3. decontamination (`steep.curate.decontam`): a row that shares one word 13-gram (`quality.ngram`) with a held-out
    file is dropped, so no eval item leaks into training through the teacher. Nothing is ignored as common here:
    these rows are few and every shared n-gram is a real overlap.
-4. dedup (curate's MinHash block, per kind): exact, then near duplicates at `near_duplicate_threshold`; last, so
+4. held-out duplicates (curate's MinHash and LSH): a message that is an exact or near copy (`near_duplicate_threshold`)
+   of a held-out item is dropped (`heldout_duplicate`). A dpo prompt is often shorter than 13 words, so no
+   n-gram can catch a held-out prompt copied word for word; this does.
+5. dedup (curate's MinHash block, per kind): exact, then near duplicates at `near_duplicate_threshold`; last, so
    a row dropped for another reason never blocks a clean one.
 The text a gate reads is the row's non-system text (user and assistant turns; a scenario's user turns, persona and
 goal): the system prompt is configuration, shared by every row and by the held-out files.
@@ -28,13 +31,18 @@ from __future__ import annotations
 
 import re
 
+from pathlib import Path
+
+from steep.artifacts import iter_jsonl
 from steep.curate.block import BlockStats
-from steep.curate.config import ComplianceConfig, DecontamConfig, DedupConfig
-from steep.curate.decontam import Decontaminator
-from steep.curate.dedup import MinHashDedup
+from steep.curate.config import EVAL_TEXT_FIELDS, ComplianceConfig, DecontamConfig, DedupConfig
+from steep.curate.decontam import Decontaminator, eval_texts
+from steep.curate.dedup import MinHashDedup, text_digest
 from steep.curate.document import Document, Drop
 from steep.curate.gates import ComplianceGate
+from steep.curate.minhash import LshIndex, MinHasher, jaccard
 from steep.curate.pii.redact import build_engine
+from steep.curate.words import hash_words
 from steep.synth.config import SynthQualityConfig
 from steep.synth.requests import TeacherRequest
 from steep.synth.rows import Rejected
@@ -53,10 +61,61 @@ def grounding(answer: str, document: str) -> float:
     return sum(word in known for word in words) / len(words)
 
 
-def row_text(kind: str, row: dict) -> str:
+class HeldoutCopies:
+    """Exact and near copies of held-out texts (each user turn, answer, prompt of the held-out files on its own),
+    with curate's MinHash shingles and LSH; a candidate is confirmed on exact shingle Jaccard, as curate's dedup does."""
+
+    name = "heldout_duplicate"
+
+    def __init__(self, files: list[Path], threshold: float, config: DedupConfig = DedupConfig(method="minhash")) -> None:
+        self.threshold = threshold
+        self.hasher = MinHasher(config.shingle_size, config.num_perm)
+        self.index = LshIndex(config.num_perm, config.bands)
+        self.digests: dict[bytes, str] = {}
+        self.shingles: list = []
+        self.where: list[str] = []
+        self.stats = BlockStats(self.name)
+        for file in files:
+            for line, row in iter_jsonl(Path(file)):
+                for text in eval_texts(row, EVAL_TEXT_FIELDS) if isinstance(row, dict) else []:
+                    self._add(text, f"{file}:{line}")
+
+    def _add(self, text: str, where: str) -> None:
+        self.digests.setdefault(text_digest(text), where)
+        shingles = self.hasher.shingles(hash_words(text))
+        if shingles.size:
+            self.index.add(self.index.band_keys(self.hasher.signature(shingles)), len(self.shingles))
+            self.shingles.append(shingles)
+            self.where.append(where)
+
+    def match(self, text: str) -> Drop | None:
+        if (where := self.digests.get(text_digest(text))) is not None:
+            return Drop("heldout_duplicate:exact", where)
+        shingles = self.hasher.shingles(hash_words(text))
+        if not shingles.size:
+            return None
+        for item in self.index.query(self.index.band_keys(self.hasher.signature(shingles))):
+            if (similarity := jaccard(shingles, self.shingles[item])) >= self.threshold:
+                return Drop("heldout_duplicate:near", f"{self.where[item]} (Jaccard {similarity:.2f})")
+        return None
+
+    def apply(self, doc: Document) -> Document | Drop:
+        """`doc.text` holds the row's messages one per line: each is compared on its own."""
+        for text in doc.text.split("\n\x1e"):
+            if (drop := self.match(text)) is not None:
+                return drop
+        return doc
+
+
+def row_pieces(kind: str, row: dict) -> list[str]:
+    """The row's texts one by one: its non-system messages (a scenario: persona, goal and user turns)."""
     if kind == "rs":
-        return "\n".join([row.get("persona", ""), row.get("goal", ""), *row["user_turns"]])
-    return "\n".join(m["content"] for m in row["messages"] if m["role"] != "system")
+        return [text for text in (row.get("persona", ""), row.get("goal", ""), *row["user_turns"]) if text]
+    return [m["content"] for m in row["messages"] if m["role"] != "system"]
+
+
+def row_text(kind: str, row: dict) -> str:
+    return "\n".join(row_pieces(kind, row))
 
 
 class RowGates:
@@ -71,6 +130,7 @@ class RowGates:
             Decontaminator(DecontamConfig(eval_files=[str(p) for p in cfg.heldout], ngram=cfg.ngram, ignore_common=None))
             if cfg.heldout else None
         )  # fmt: skip
+        self.heldout_copies = HeldoutCopies(cfg.heldout, cfg.near_duplicate_threshold) if cfg.heldout else None
         dedup = DedupConfig(method="minhash", threshold=cfg.near_duplicate_threshold)
         self.dedup = {kind: MinHashDedup(dedup) for kind in ("sft", "dpo", "rs")}
 
@@ -97,7 +157,9 @@ class RowGates:
         gated = doc
         if request.tempts == "restricted_project" and request.tempt_term:
             gated = Document(doc.id, re.sub(re.escape(request.tempt_term), " ", text, flags=re.IGNORECASE))
-        for block, candidate in ((self.compliance, gated), (self.decontam, doc), (self.dedup[kind], doc)):
+        pieces = Document(doc.id, "\n\x1e".join(row_pieces(kind, row)))
+        checks = ((self.compliance, gated), (self.decontam, doc), (self.heldout_copies, pieces), (self.dedup[kind], doc))
+        for block, candidate in checks:
             if block is None:
                 continue
             out = block.apply(candidate)
@@ -110,7 +172,7 @@ class RowGates:
 
     def stats(self) -> dict:
         blocks = [self.grounding_stats, self.pii_stats, self.compliance.stats] + ([self.decontam.stats] if self.decontam else [])
-        blocks += [block.stats for block in self.dedup.values()]
+        blocks += ([self.heldout_copies.stats] if self.heldout_copies else []) + [block.stats for block in self.dedup.values()]
         merged: dict[str, dict] = {}
         for stats in blocks:
             entry = merged.setdefault(stats.name, {"seen": 0, "kept": 0, "dropped": {}})

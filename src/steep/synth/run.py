@@ -65,7 +65,8 @@ def run_synth(cfg: SynthConfig, *, documents: Path, out_dir: Path, cache_dir: Pa
         record = {"id": row_id(request), "kind": request.kind, "use_case": request.use_case.name, "source_doc": request.doc.id,
                   "teacher": teacher.identity, "template": request.template_id, "tempts": request.tempts}  # fmt: skip
         if rejected is not None:
-            family = rejected.reason.split(":", 1)[0] if not rejected.reason.startswith("duplicate:") else rejected.reason
+            whole = rejected.reason.startswith(("duplicate:", "heldout_duplicate:"))  # exact and near counted apart
+            family = rejected.reason if whole else rejected.reason.split(":", 1)[0]
             dropped[family] += 1
             dropped_by_kind[f"{request.kind}:{family}"] += 1
             provenance.append({**record, "kept": False, "reason": rejected.reason, "detail": rejected.detail})
