@@ -94,10 +94,13 @@ def render_messages(request: TeacherRequest, max_chars: int) -> list[dict]:
     return [{"role": "system", "content": TEACHER_SYSTEM}, {"role": "user", "content": body}]
 
 
-def _tempt_kinds(cfg: SynthConfig) -> list[tuple[str, str | None]]:
-    kinds: list[tuple[str, str | None]] = [("account_number", None)] if cfg.temptations.account_number else []
-    kinds += [("restricted_project", term) for term in cfg.temptations.restricted_terms]
-    kinds += [("post_cutoff", term) for term in cfg.temptations.post_cutoff_terms]
+def _tempt_kinds(cfg: SynthConfig) -> list[tuple[str, list[str | None]]]:
+    """(kind, the terms it names) for each kind of temptation the config allows."""
+    kinds: list[tuple[str, list[str | None]]] = [("account_number", [None])] if cfg.temptations.account_number else []
+    if cfg.temptations.restricted_terms:
+        kinds.append(("restricted_project", list(cfg.temptations.restricted_terms)))
+    if cfg.temptations.post_cutoff_terms:
+        kinds.append(("post_cutoff", list(cfg.temptations.post_cutoff_terms)))
     return kinds
 
 
@@ -106,7 +109,7 @@ def plan_requests(cfg: SynthConfig, docs: list[SourceDocument]) -> list[TeacherR
 
     A document serves the use cases that match it, in turn (document i -> its matches[i % n]); a document no use
     case matches is skipped. Every `round(1 / tempting_share)`-th dpo prompt tempts, cycling through the kinds of
-    temptation the config allows, so every kind is represented once there are a few dozen prompts."""
+    temptation the config allows (kinds in turn, each kind's terms in turn), so each kind gets an equal share."""
     use_cases = cfg.use_cases or [UseCase(name="general")]
     tempts = _tempt_kinds(cfg)
     period = round(1 / cfg.dpo.tempting_share) if cfg.dpo.tempting_share > 0 and tempts else 0
@@ -123,7 +126,8 @@ def plan_requests(cfg: SynthConfig, docs: list[SourceDocument]) -> list[TeacherR
         for v in range(cfg.dpo.per_document):
             dpo_index += 1
             if period and dpo_index % period == 0:
-                kind, term = tempts[tempt_index % len(tempts)]
+                kind, terms = tempts[tempt_index % len(tempts)]  # kinds in turn, then each kind's terms in turn
+                term = terms[(tempt_index // len(tempts)) % len(terms)]
                 tempt_index += 1
                 requests.append(TeacherRequest(DPO_TEMPT, "dpo", variant=v, difficulty="tempting", tempts=kind, tempt_term=term, **common))
             else:
