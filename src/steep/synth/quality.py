@@ -45,7 +45,7 @@ from steep.curate.pii.redact import build_engine
 from steep.curate.words import hash_words
 from steep.synth.config import SynthQualityConfig
 from steep.synth.requests import TeacherRequest
-from steep.synth.rows import Rejected
+from steep.synth.rows import RECALL_TURN, Rejected
 
 
 def _content_words(text: str) -> list[str]:
@@ -100,8 +100,11 @@ class HeldoutCopies:
         return None
 
     def apply(self, doc: Document) -> Document | Drop:
-        """`doc.text` holds the row's messages one per line: each is compared on its own."""
+        """`doc.text` holds the row's messages one per line: each is compared on its own. Synth's own fixed recall
+        turn and texts under four words ("Thanks.") are not the teacher's and say nothing an eval item owns."""
         for text in doc.text.split("\n\x1e"):
+            if text == RECALL_TURN or len(text.split()) < 4:
+                continue
             if (drop := self.match(text)) is not None:
                 return drop
         return doc
