@@ -197,6 +197,7 @@ def test_a_model_teacher_without_terms_is_refused_at_its_yaml_path(pipeline_dict
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     found = problems(_pipeline(pipeline_dict, teacher=teacher))
     [(path, message)] = [(p, m) for p, m in found.items() if p.startswith("synth.teacher")]
+    assert path == "synth.teacher"
     assert "terms" in message and "allows_training_on_outputs" in message and "teacher" in message
 
 

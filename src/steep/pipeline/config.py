@@ -35,7 +35,7 @@ from steep.stages.rs import RsConfig
 from steep.stages.serve import ServeStageConfig
 from steep.stages.sft import SftConfig
 from steep.tasks.spec import TASK_KINDS
-from steep.synth.config import SynthConfig, UseCase, resolve_from_pipeline  # noqa: I001 (kept apart: fewer merge conflicts)
+from steep.synth.config import TEACHER_KINDS, SynthConfig, UseCase, resolve_from_pipeline  # noqa: I001 (kept apart: fewer merge conflicts)
 
 STAGES: dict[str, StageSpec] = {
     module.STAGE.name: module.STAGE for module in (base, curate, synth, cpt, sft, dpo, rs, eval_stage, serve)
@@ -212,6 +212,8 @@ def format_location(loc: tuple) -> str:
             continue
         elif previous == "judge" and item in JUDGE_KINDS and i + 1 < len(loc) and isinstance(loc[i + 1], str):
             pass  # the judge config union's tag (`judge.rules.rules[0]`, `judge.openai.model`), not a YAML key
+        elif previous == "teacher" and item in TEACHER_KINDS:
+            pass  # synth's teacher union tag (`synth.teacher.openai`), not a YAML key
         elif isinstance(item, str) and item.startswith("function-"):
             pass  # a validator's name, not a YAML key
         else:

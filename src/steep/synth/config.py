@@ -97,6 +97,7 @@ class OpenAITeacherConfig(StrictModel):
         return self
 
 
+TEACHER_KINDS = ("template", "hf_local", "openai")
 TeacherConfig = Annotated[Union[TemplateTeacherConfig, HFTeacherConfig, OpenAITeacherConfig], Field(discriminator="kind")]
 
 
