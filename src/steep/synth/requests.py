@@ -89,7 +89,10 @@ def render_messages(request: TeacherRequest, max_chars: int) -> list[dict]:
     doc = request.doc
     body = (
         f"{_use_case_text(request.use_case)}\n\nDocument {doc.id}" + (f" ({doc.title})" if doc.title else "")
-        + f":\n{doc.text[:max_chars]}\n\n{_instruction(request)}\nReply as JSON: {REPLY_SHAPES[request.template_id]}"
+        + f":\n{doc.text[:max_chars]}\n\n{_instruction(request)}"
+        # the same ask twice of one document would get the same row back: each variation names its own part
+        + (f" This is variation {request.variant + 1}: use a different part of the document than variation 1." if request.variant else "")
+        + f"\nReply as JSON: {REPLY_SHAPES[request.template_id]}"
     )  # fmt: skip
     return [{"role": "system", "content": TEACHER_SYSTEM}, {"role": "user", "content": body}]
 
