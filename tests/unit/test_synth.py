@@ -291,3 +291,17 @@ def test_copies_of_heldout_prompts_too_short_for_13_grams_are_dropped(tmp_path):
     kept = [r["messages"][-1]["content"] for r in read_jsonl(out / "dpo_prompts.jsonl")]
     assert exact not in kept and near not in kept
     assert metrics["dropped"]["heldout_duplicate:exact"] >= 1 and metrics["dropped"]["heldout_duplicate:near"] >= 1
+
+
+def test_post_cutoff_terms_are_dropped_except_in_their_own_tempting_prompt(tmp_path):
+    later = {"id": "later", "meta": {"title": "Rates note for card holders"}, "text": (
+        "The 2025 rate review raises the savings rate on every instant access account. "
+        "The 2025 rate review takes effect for every customer in the spring."
+    )}  # fmt: skip
+    metrics, out = synth(tmp_path, docs(tmp_path, [later]))
+    assert metrics["dropped"]["time"] > 0 and metrics["gates"]["time"]["dropped"]["time:term"] == metrics["dropped"]["time"]
+    rows = read_jsonl(out / "sft.jsonl") + read_jsonl(out / "rs_scenarios.jsonl")
+    assert rows and "2025 rate review" not in json.dumps(rows)
+    dpo = read_jsonl(out / "dpo_prompts.jsonl")
+    assert all(r["meta"]["tempts"] == "post_cutoff" for r in dpo if "2025 rate review" in r["messages"][-1]["content"])
+    assert any(r["meta"]["tempts"] == "post_cutoff" for r in dpo)

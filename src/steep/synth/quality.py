@@ -15,6 +15,9 @@ Order and why:
 2. compliance (curate's gate, `quality.compliance`, by default curate's own terms): a restricted project named
    anywhere drops the row, except the one term a tempting prompt was asked to name (that prompt exists so the
    model learns to decline it; any other restricted term in it still drops it).
+2b. post-cutoff terms (curate's `time.terms`, as `synth.temptations.post_cutoff_terms`): a model teacher knows
+   what happened after the cutoff and may say so; such a row is dropped (`time:term`), except the post-cutoff
+   tempting prompt's own term.
 3. decontamination (`steep.curate.decontam`): a row that shares one word 13-gram (`quality.ngram`) with a held-out
    file is dropped, so no eval item leaks into training through the teacher. Nothing is ignored as common here:
    these rows are few and every shared n-gram is a real overlap.
@@ -122,8 +125,10 @@ def row_text(kind: str, row: dict) -> str:
 
 
 class RowGates:
-    def __init__(self, cfg: SynthQualityConfig, answer_format: str = "{answer}") -> None:
+    def __init__(self, cfg: SynthQualityConfig, answer_format: str = "{answer}", post_cutoff_terms: list[str] = ()) -> None:
         self.cfg = cfg
+        self.post_cutoff = {term: re.compile(rf"(?<!\w){re.escape(term)}(?!\w)", re.IGNORECASE) for term in post_cutoff_terms}
+        self.time_stats = BlockStats("time")
         self.answer_format = answer_format
         self.pii = build_engine(cfg.pii) if cfg.pii.enabled else None
         self.pii_stats = BlockStats("pii")
@@ -157,6 +162,13 @@ class RowGates:
                 self.pii_stats.dropped[reason] += 1
                 return Rejected(reason, f"{len(spans)} span(s): {', '.join(sorted({s.type for s in spans}))}")  # never the value
             self.pii_stats.kept += 1
+        if self.post_cutoff:
+            self.time_stats.seen += 1
+            own = request.tempt_term if request.tempts == "post_cutoff" else None
+            if found := next((t for t, pattern in self.post_cutoff.items() if t != own and pattern.search(text)), None):
+                self.time_stats.dropped["time:term"] += 1
+                return Rejected("time:term", found)
+            self.time_stats.kept += 1
         gated = doc
         if request.tempts == "restricted_project" and request.tempt_term:
             gated = Document(doc.id, re.sub(re.escape(request.tempt_term), " ", text, flags=re.IGNORECASE))
@@ -174,7 +186,7 @@ class RowGates:
         return None
 
     def stats(self) -> dict:
-        blocks = [self.grounding_stats, self.pii_stats, self.compliance.stats] + ([self.decontam.stats] if self.decontam else [])
+        blocks = [self.grounding_stats, self.pii_stats, self.compliance.stats, self.time_stats] + ([self.decontam.stats] if self.decontam else [])
         blocks += ([self.heldout_copies.stats] if self.heldout_copies else []) + [block.stats for block in self.dedup.values()]
         merged: dict[str, dict] = {}
         for stats in blocks:

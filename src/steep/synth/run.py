@@ -38,7 +38,7 @@ def run_synth(cfg: SynthConfig, *, documents: Path, out_dir: Path, cache_dir: Pa
     replies = teacher.reply(requests)
     log.info(f"teacher {teacher.identity}: {teacher.calls} replies written now, {teacher.cached} from the cache")
 
-    gates = RowGates(cfg.quality, cfg.answer_format)
+    gates = RowGates(cfg.quality, cfg.answer_format, cfg.temptations.post_cutoff_terms)
     outcomes: list[tuple[object, dict | None, Rejected | None]] = []
     for request, reply in zip(requests, replies):
         row = build_row(request, reply, cfg, teacher.identity)
