@@ -51,7 +51,10 @@ def run_synth(cfg: SynthConfig, *, documents: Path, out_dir: Path, cache_dir: Pa
     if cfg.quality.judge is not None:
         from steep.judge.factory import build_training_judge
 
-        judge = build_training_judge(cfg.quality.judge, where="synth.quality.judge")  # its verdicts choose training data
+        judge_config = cfg.quality.judge
+        if "cache_dir" in type(judge_config).model_fields and judge_config.cache_dir is None:  # a model judge: pay once
+            judge_config = judge_config.model_copy(update={"cache_dir": cache_dir / "judge"})
+        judge = build_training_judge(judge_config, where="synth.quality.judge")  # its verdicts choose training data
         positions = [i for i, (r, row, rejected) in enumerate(outcomes) if row is not None and rejected is None and r.kind == "sft"]
         for i, (row, score, rejected) in zip(positions, judge_filter(judge, [outcomes[i][1] for i in positions], cfg.quality.min_judge_score)):
             row["meta"]["judge_score"] = score
