@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 from steep.simulate.user import Scenario
@@ -102,7 +103,7 @@ def _scenario(request: TeacherRequest, data: dict, meta: dict) -> dict | Rejecte
     facts = []
     for fact in data.get("facts") or []:
         name, value = (_text(fact.get("name")), _text(fact.get("value"))) if isinstance(fact, dict) else ("", "")
-        name = "_".join(name.lower().split())[:64]
+        name = re.sub(r"[^a-z0-9_.\-]", "", "_".join(name.lower().split()))[:64]  # the simulator's fact-name alphabet
         if name and value and name != "case_id" and all(f["name"] != name for f in facts):
             if value not in opening:
                 opening = f"{opening} My {name.replace('_', ' ')} is {value}."
