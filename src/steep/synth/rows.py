@@ -92,6 +92,11 @@ def build_row(request: TeacherRequest, reply: str, cfg: SynthConfig, teacher: st
     return _scenario(request, data, meta)
 
 
+def _append(text: str, sentence: str) -> str:
+    text = text.rstrip()
+    return f"{text}{'' if text[-1:] in '.!?' else '.'} {sentence}"
+
+
 def _scenario(request: TeacherRequest, data: dict, meta: dict) -> dict | Rejected:
     opening = _text(data.get("opening"))
     follow_ups = [_text(t) for t in data.get("follow_ups") or [] if _text(t)] if isinstance(data.get("follow_ups"), list) else []
@@ -99,14 +104,14 @@ def _scenario(request: TeacherRequest, data: dict, meta: dict) -> dict | Rejecte
         return Rejected("unparseable", "missing opening or follow_ups")
     case_id = request.case_id or ""
     if case_id not in opening:  # the simulator needs the case number in the first turn; a model teacher may drop it
-        opening = f"{opening} My case number is {case_id}."
+        opening = _append(opening, f"My case number is {case_id}.")
     facts = []
     for fact in data.get("facts") or []:
         name, value = (_text(fact.get("name")), _text(fact.get("value"))) if isinstance(fact, dict) else ("", "")
         name = re.sub(r"[^a-z0-9_.\-]", "", "_".join(name.lower().split()))[:64]  # the simulator's fact-name alphabet
         if name and value and name != "case_id" and all(f["name"] != name for f in facts):
             if value not in opening:
-                opening = f"{opening} My {name.replace('_', ' ')} is {value}."
+                opening = _append(opening, f"My {name.replace('_', ' ')} is {value}.")
             facts.append({"name": name, "value": value, "stated_at_turn": 1})
     turns = [opening, *follow_ups[:30], RECALL_TURN]
     facts.insert(0, {"name": "case_id", "value": case_id, "recall": "every_turn", "asked_at_turns": [len(turns)], "label": "case number"})
