@@ -98,6 +98,8 @@ def test_later_stages_trained_on_synth_rows(synth_run):
     assert rolled and rolled <= scenarios
     by_use_case = read_manifest(run_dir / "dpo")["metrics"]["rounds"][0]["sampled_pass_rate_by_use_case"]
     assert by_use_case and set(by_use_case) <= {"claims", "banking"} and all(0 <= v <= 1 for v in by_use_case.values())
+    kept_by_use_case = read_manifest(run_dir / "rs")["metrics"]["rounds"][0]["kept_by_use_case"]
+    assert set(kept_by_use_case) <= {"claims", "banking"} and sum(kept_by_use_case.values()) > 0
     assert read_manifest(run_dir / "sft")["metrics"]["train_conversations"] == read_manifest(run_dir / "synth")["metrics"]["sft_rows"]
 
 

@@ -225,8 +225,13 @@ def _roll_out_and_select(ctx: StageContext, generator, judge, round_index: int, 
     for dialogue in dialogues:
         dialogue["round"] = round_index
     found = select(dialogues, cfg, pooled)
-    return dialogues, {"round": round_index, "dialogues": len(dialogues), "kept": len(found["kept"]),
-                       "tied": found["tied"], "without_keeper": found["without_keeper"]}  # fmt: skip
+    info = {"round": round_index, "dialogues": len(dialogues), "kept": len(found["kept"]),
+            "tied": found["tied"], "without_keeper": found["without_keeper"]}  # fmt: skip
+    use_case_of = {s.id: s.meta.get("use_case") for s in scenarios if s.meta.get("use_case")}  # synth's scenarios name one
+    if use_case_of:
+        kept = [use_case_of.get(d["scenario_id"]) for d in found["kept"]]
+        info["kept_by_use_case"] = {name: kept.count(name) for name in sorted(set(use_case_of.values()))}
+    return dialogues, info
 
 
 def _save_round_adapter(peft_model, out_dir) -> None:
