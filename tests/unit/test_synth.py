@@ -126,7 +126,7 @@ def test_near_duplicates_are_dropped(tmp_path):
 def test_no_row_shares_a_13_gram_with_the_heldout_files(tmp_path):
     sentence = "A home insurance claim is settled within ten working days of the report."  # 13 words
     heldout = write_jsonl(tmp_path / "heldout.jsonl", [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": sentence}]}])
-    clean_metrics, clean_out = synth(tmp_path / "clean", docs(tmp_path))
+    _, clean_out = synth(tmp_path / "clean", docs(tmp_path))
     assert sentence in all_text(clean_out)  # without decontamination the teacher quotes it
     metrics, out = synth(tmp_path / "decontam", docs(tmp_path), quality={"heldout": [str(heldout)]})
     assert metrics["dropped"]["contaminated"] > 0 and metrics["gates"]["decontam"]["dropped"]["contaminated"] > 0

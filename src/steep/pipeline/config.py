@@ -35,7 +35,7 @@ from steep.stages.rs import RsConfig
 from steep.stages.serve import ServeStageConfig
 from steep.stages.sft import SftConfig
 from steep.tasks.spec import TASK_KINDS
-from steep.synth.config import TEACHER_KINDS, SynthConfig, UseCase, resolve_from_pipeline  # noqa: I001 (kept apart: fewer merge conflicts)
+from steep.synth.config import TEACHER_KINDS, SynthConfig, UseCase, resolve_from_pipeline  # apart: fewer merge conflicts
 
 STAGES: dict[str, StageSpec] = {
     module.STAGE.name: module.STAGE for module in (base, curate, synth, cpt, sft, dpo, rs, eval_stage, serve)

@@ -33,7 +33,6 @@ goal): the system prompt is configuration, shared by every row and by the held-o
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 from steep.artifacts import iter_jsonl
@@ -70,7 +69,8 @@ class HeldoutCopies:
 
     name = "heldout_duplicate"
 
-    def __init__(self, files: list[Path], threshold: float, config: DedupConfig = DedupConfig(method="minhash")) -> None:
+    def __init__(self, files: list[Path], threshold: float, config: DedupConfig | None = None) -> None:
+        config = config or DedupConfig(method="minhash")
         self.threshold = threshold
         self.hasher = MinHasher(config.shingle_size, config.num_perm)
         self.index = LshIndex(config.num_perm, config.bands)
