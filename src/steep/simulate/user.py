@@ -85,6 +85,7 @@ class Scenario(StrictModel):
     goal_check: Regex | None = None
     user_turns: list[str] = Field(min_length=1)
     facts: list[ScenarioFact] = Field(default_factory=list)
+    meta: dict[str, Any] = Field(default_factory=dict, description="free-form: provenance, `use_case` (synth writes both)")
 
     @model_validator(mode="after")
     def _facts_stated_where_they_say(self) -> Scenario:

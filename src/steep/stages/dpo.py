@@ -37,7 +37,7 @@ from steep.generate.config import EngineConfig, GenerationConfig, HFEngineConfig
 from steep.judge.factory import JudgeConfig
 from steep.model.config import LoraConfig
 from steep.schema import ExistingPath, StrictModel
-from steep.stage import FileInput, PreviousModel, StageContext, StageSpec
+from steep.stage import FileInput, FileOrStage, PreviousModel, StageContext, StageSpec, file_or_stage_output
 from steep.tasks.spec import RulesTask
 from steep.trainer.config import OptimConfig
 
@@ -54,7 +54,7 @@ class DpoConfig(StrictModel):
     """Online DPO: sample from the current policy, rank with the judge, train on best-vs-worst pairs, repeat."""
 
     enabled: bool = True
-    prompts: ExistingPath
+    prompts: FileOrStage = Field(description="a JSONL of {messages}, or {from: synth} (synth's dpo_prompts)")
     heldout: ExistingPath
     judge: JudgeConfig
     rounds: int = Field(1, ge=1, description="sample, judge, train; the next round samples the trained policy")
@@ -83,7 +83,7 @@ def heldout_tasks(cfg: DpoConfig) -> list[RulesTask]:
 
 
 def consumes(cfg: DpoConfig) -> dict:
-    return {"model": PreviousModel(), "prompts": FileInput(cfg.prompts), "heldout": FileInput(cfg.heldout)}
+    return {"model": PreviousModel(), "prompts": file_or_stage_output(cfg.prompts, "dpo_prompts"), "heldout": FileInput(cfg.heldout)}
 
 
 def sample_preference_pairs(
@@ -116,6 +116,16 @@ def round_prompts(prompts: list[list[dict]], limit: int, round_index: int) -> li
     start = (round_index * limit) % len(prompts)
     rotated = prompts[start:] + prompts[:start]
     return rotated[:limit]
+
+
+def pass_rate_by_use_case(samples: list[dict], use_case_of: dict[str, str]) -> dict[str, float]:
+    """Mean sampled score per use case, for prompts that name one (`meta.use_case`, as synth writes); {} if none do."""
+    scores: dict[str, list[float]] = {}
+    for sample in samples:
+        use_case = use_case_of.get(json.dumps(sample["prompt"], sort_keys=True))
+        if use_case:
+            scores.setdefault(use_case, []).append(sample["score"])
+    return {name: sum(values) / len(values) for name, values in sorted(scores.items())}
 
 
 def sampled_report(samples: list[dict], pairs: list[dict], k: int) -> dict:
@@ -210,7 +220,9 @@ def run(ctx: StageContext) -> dict:
     previous_report = before
     ctx.log.info(f"held-out pass rate before: {before['rule_pass_rate']:.3f} (all rules {before['all_rules_pass_rate']:.3f})")
 
-    prompts = [row["messages"] for row in read_jsonl(cfg.prompts)]
+    prompt_rows = read_jsonl(ctx.input_path("prompts"))
+    prompts = [row["messages"] for row in prompt_rows]
+    use_case_of = {json.dumps(row["messages"], sort_keys=True): (row.get("meta") or {}).get("use_case") for row in prompt_rows}
     all_samples, all_pairs, rounds = [], [], []
     policy, policy_dir = model, None  # policy_dir: the latest finished round's adapter, not yet loaded
     kept_dir: Path | None = None  # the latest round's adapter that the length guard let stand
@@ -262,6 +274,8 @@ def run(ctx: StageContext) -> dict:
             continue
 
         summary = {"round": index, **sampled_report(samples, pairs, k)}
+        if by_use_case := pass_rate_by_use_case(samples, use_case_of):
+            summary["sampled_pass_rate_by_use_case"] = by_use_case
         ctx.log.info(
             f"round {index}: {len(pairs)} pairs, {summary['tie_rate']:.0%} of prompts tied, sampled pass rate "
             f"{summary['sampled_pass_rate']:.3f} (all rules {summary['sampled_all_rules_pass_rate']:.3f})"

@@ -44,7 +44,7 @@ from steep.judge.factory import JudgeConfig
 from steep.model.config import LoraConfig
 from steep.schema import ExistingPath, StrictModel
 from steep.simulate.model_user import TemplateUserConfig, UserConfig
-from steep.stage import FileInput, PreviousModel, StageContext, StageSpec
+from steep.stage import FileInput, FileOrStage, PreviousModel, StageContext, StageSpec, file_or_stage_output
 from steep.tasks.metrics import shingle_jaccard
 from steep.tasks.spec import CoherenceTask
 from steep.trainer.config import OptimConfig
@@ -71,7 +71,7 @@ class RsConfig(StrictModel):
     """Rejection-sampled multi-turn SFT: roll out dialogues, judge whole conversations, train on the best."""
 
     enabled: bool = True
-    scenarios: ExistingPath
+    scenarios: FileOrStage = Field(description="a JSONL of scenarios, or {from: synth} (synth's rs_scenarios)")
     heldout: ExistingPath
     judge: JudgeConfig
     system_prompt: str = ""
@@ -120,7 +120,7 @@ def heldout_tasks(cfg: RsConfig) -> list[CoherenceTask]:
 
 
 def consumes(cfg: RsConfig) -> dict:
-    return {"model": PreviousModel(), "scenarios": FileInput(cfg.scenarios), "heldout": FileInput(cfg.heldout)}
+    return {"model": PreviousModel(), "scenarios": file_or_stage_output(cfg.scenarios, "rs_scenarios"), "heldout": FileInput(cfg.heldout)}
 
 
 def keep_best(dialogues: list[dict], keep: int) -> list[dict]:
@@ -214,7 +214,7 @@ def _roll_out_and_select(ctx: StageContext, generator, judge, round_index: int, 
     from steep.tasks.dialogue import judge_dialogues, roll_out
 
     cfg: RsConfig = ctx.config
-    scenarios = load_scenarios(cfg.scenarios)[: cfg.max_scenarios]
+    scenarios = load_scenarios(ctx.input_path("scenarios"))[: cfg.max_scenarios]
     dialogues = roll_out(
         generator, scenarios, cfg.rollouts_per_scenario, cfg.max_turns, cfg.system_prompt, cfg.generation,
         ctx.seed + 1000 * (round_index - 1), judge=judge, candidates_per_turn=cfg.candidates_per_turn,
@@ -225,8 +225,13 @@ def _roll_out_and_select(ctx: StageContext, generator, judge, round_index: int, 
     for dialogue in dialogues:
         dialogue["round"] = round_index
     found = select(dialogues, cfg, pooled)
-    return dialogues, {"round": round_index, "dialogues": len(dialogues), "kept": len(found["kept"]),
-                       "tied": found["tied"], "without_keeper": found["without_keeper"]}  # fmt: skip
+    info = {"round": round_index, "dialogues": len(dialogues), "kept": len(found["kept"]),
+            "tied": found["tied"], "without_keeper": found["without_keeper"]}  # fmt: skip
+    use_case_of = {s.id: s.meta.get("use_case") for s in scenarios if s.meta.get("use_case")}  # synth's scenarios name one
+    if use_case_of:
+        kept = [use_case_of.get(d["scenario_id"]) for d in found["kept"]]
+        info["kept_by_use_case"] = {name: kept.count(name) for name in sorted(set(use_case_of.values()))}
+    return dialogues, info
 
 
 def _save_round_adapter(peft_model, out_dir) -> None:

@@ -16,14 +16,14 @@ from steep.artifacts import atomic_write_text, read_jsonl, write_jsonl
 from steep.generate.config import GenerationConfig
 from steep.model.config import LoraConfig
 from steep.schema import ExistingPath, Regex, StrictModel
-from steep.stage import FileInput, PreviousModel, StageContext, StageSpec
+from steep.stage import FileInput, FileOrStage, PreviousModel, StageContext, StageSpec, file_or_stage_output
 from steep.tasks.spec import FormatTask
 from steep.trainer.config import LaunchConfig, OptimConfig
 
 
 class SftConfig(StrictModel):
     enabled: bool = True
-    train: ExistingPath
+    train: FileOrStage = Field(description="a JSONL of {messages}, or {from: synth} (synth's sft pairs)")
     heldout: ExistingPath
     format_pattern: Regex = Field(description="regex every assistant answer should full-match (the house format)")
     max_length: int = Field(512, ge=16)
@@ -39,7 +39,7 @@ def heldout_tasks(cfg: SftConfig) -> list[FormatTask]:
 
 
 def consumes(cfg: SftConfig) -> dict:
-    return {"model": PreviousModel(), "train": FileInput(cfg.train), "heldout": FileInput(cfg.heldout)}
+    return {"model": PreviousModel(), "train": file_or_stage_output(cfg.train, "sft"), "heldout": FileInput(cfg.heldout)}
 
 
 def run(ctx: StageContext) -> dict:
@@ -55,7 +55,7 @@ def run(ctx: StageContext) -> dict:
     before, _, _ = measure_format(HFChatGenerator(model, tokenizer, ctx.device), task, ctx.seed)
     ctx.log.info(f"format adherence before: {before:.3f}")
 
-    conversations = [row["messages"] for row in read_jsonl(cfg.train)]
+    conversations = [row["messages"] for row in read_jsonl(ctx.input_path("train"))]
     place = TrainPlace(ctx.work_dir / "checkpoints", ctx.work_dir / "metrics.jsonl", seed=ctx.seed, device=ctx.device, log=ctx.log)
     if cfg.launch.num_processes > 1:
         peft_model, summary = _train_in_processes(ctx, model, conversations, place)
