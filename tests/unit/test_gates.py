@@ -69,9 +69,12 @@ def test_known_metric_names_are_checked_for_training_stages(tmp_path):
         Gate(stage="dpo", metric="tie_rate", max=0.9),  # not knowable here: checked when dpo has run
         Gate(stage="eval", metric="models.sft.format_adherence", min=0.5),
         Gate(stage="eval", metric="leaks.count", max=0),
+        Gate(stage="eval", metric="models.dpo.lm_eval.arc_easy.acc", min=0.3),  # eval.lm_eval's scores: fine
+        Gate(stage="eval", metric="models.sft.lm_eval.arc_easy.acc", min=0.3),  # no sft in this pipeline
     ]
     problems = dict(gate_problems(gates, stages, models, has_leaks=False))
-    assert set(problems) == {"gates[0].metric", "gates[1].over", "gates[4].metric", "gates[5].metric"}
+    assert set(problems) == {"gates[0].metric", "gates[1].over", "gates[4].metric", "gates[5].metric", "gates[7].metric"}
+    assert "models.<stage>.lm_eval.<task>.<metric>" in problems["gates[7].metric"]
     assert "general_bpb_before, general_bpb_after" in problems["gates[0].metric"]
     assert "needs eval.leaks" in problems["gates[5].metric"]
 

@@ -190,3 +190,17 @@ def test_other_shapes_of_the_newer_eval_keys(tmp_path):
     (run_dir / "eval" / "metrics.json").write_text(json.dumps(metrics))
     page = render_html(collect_run(run_dir))
     assert "no leak test results" in page and "no promotion gates" in page
+
+
+def test_lm_eval_scores_get_their_own_table_with_direction(tmp_path):
+    run_dir = write_run(tmp_path / "run")
+    metrics = eval_metrics()
+    for index, model in enumerate(("base", "sft")):  # eval.lm_eval: models.<stage>.lm_eval.<task>.<metric>
+        metrics["models"][model]["lm_eval"] = {"steep_tiny": {"acc": 0.5 + index / 4}, "wikitext": {"word_perplexity": 30.0 - index}}
+    run = collect_run(run_dir, eval_metrics=metrics)
+    section = _section(render_html(run), "lm_eval")
+    assert "<th>base</th><th>sft</th>" in section and "cpt" not in section  # only the models that ran lm-eval
+    assert "<span class='d good'>+0.250</span>" in section  # acc up: better
+    assert "<span class='d good'>-1.000</span>" in section  # perplexity down: better
+    assert "| steep_tiny | acc | 0.500 | 0.750 (+0.250) |" in render_markdown(run)
+    assert "lm-evaluation-harness" not in render_markdown(collect_run(write_run(tmp_path / "plain")))

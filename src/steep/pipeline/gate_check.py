@@ -52,6 +52,9 @@ def _metric_problem(gate: Gate, metric: str, stages: list[str], model_stages: li
                 return "leaks.* needs eval.leaks (a canaries file) in this pipeline"
             if len(parts) != 2 or parts[1] not in LEAK_METRICS:
                 return f"unknown leaks metric; eval reports leaks.{{{','.join(LEAK_METRICS)}}}"
+        elif parts[0] == "models" and len(parts) == 5 and parts[2] == "lm_eval":
+            if parts[1] not in model_stages:  # models.<stage>.lm_eval.<task>.<metric>: task names are lm-eval's
+                return f"write models.<stage>.lm_eval.<task>.<metric> with a model stage of this pipeline ({', '.join(model_stages)})"
         elif parts[0] == "models":
             if len(parts) != 3 or parts[1] not in model_stages:
                 return f"write models.<stage>.<metric> with a model stage of this pipeline ({', '.join(model_stages)})"

@@ -25,6 +25,7 @@ from steep.report.tables import (
     headlines,
     judge_text,
     leak_summary,
+    lm_eval_table,
     moves_table,
     per_rule_table,
     short_hash,
@@ -163,6 +164,14 @@ def _metrics(run: dict) -> str:
     return _section("metrics", "Metrics per stage", body) if body else ""
 
 
+def _lm_eval(run: dict) -> str:
+    models, scores = lm_eval_table(run)
+    if not scores:
+        return ""
+    note = "<p class='note'>lm-evaluation-harness tasks on every stage's model (eval.lm_eval; lm-eval's full results: eval/lm_eval.json); the small number is the change from the model to the left.</p>"
+    return _section("lm_eval", "lm-evaluation-harness", note + _table(["task", "metric", *models], [[task, metric, *[_cell(c) for c in cells]] for task, metric, cells in scores], left=2))
+
+
 def _win_rates(run: dict) -> str:
     groups = win_rates(run)
     judge = run["eval"]["judge"]
@@ -250,6 +259,7 @@ SECTIONS = (
     ("curation", "Curation", _funnel),
     ("losses", "Loss", _losses),
     ("metrics", "Metrics", _metrics),
+    ("lm_eval", "lm-eval", _lm_eval),
     ("winrate", "Win rate", _win_rates),
     ("lengths", "Answer length", _answer_lengths),
     ("dialogues", "Dialogues", _dialogues),

@@ -18,6 +18,7 @@ from steep.report.tables import (
     headlines,
     judge_text,
     leak_summary,
+    lm_eval_table,
     moves_table,
     per_rule_table,
     short_hash,
@@ -73,6 +74,11 @@ def render_markdown(run: dict, html_name: str = "report.html") -> str:
     if moves:
         lines += ["### What each stage moved, on its own held-out data", ""]
         lines += _table(["stage", "metric", "before", "after"], [[stage, metric.label, _cell(before), _cell(after)] for stage, metric, before, after in moves])
+
+    models, scores = lm_eval_table(run)
+    if scores:
+        lines += ["## lm-evaluation-harness (change from the model to the left)", ""]
+        lines += _table(["task", "metric", *models], [[task, metric, *[_cell(c) for c in cells]] for task, metric, cells in scores])
 
     groups = win_rates(run)
     judge = run["eval"]["judge"]

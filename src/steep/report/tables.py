@@ -77,6 +77,28 @@ def per_rule_table(run: dict) -> tuple[list[str], list[list]]:
     return list(models), [[rule, *[number(models[model].get(rule)) for model in models]] for rule in rules]
 
 
+# lm-eval metrics where lower is better (its perplexity family); every other score it reports (acc, acc_norm,
+# exact_match, f1, mcc, ...) is higher-is-better
+LM_EVAL_LOWER_IS_BETTER = ("perplexity", "bits_per_byte")
+
+
+def lm_eval_table(run: dict) -> tuple[list[str], list[tuple[str, str, list[Cell]]]]:
+    """lm-evaluation-harness scores (eval's `models.<stage>.lm_eval.<task>.<metric>`): (models, [(task, metric,
+    [Cell per model])]), each cell with its change from the model to its left (the previous stage's)."""
+    models = {model: row["lm_eval"] for model, row in run["eval"]["models"].items() if isinstance(row.get("lm_eval"), dict)}
+    keys = list(dict.fromkeys((task, metric) for scores in models.values() for task, row in scores.items() if isinstance(row, dict) for metric in row))
+    rows = []
+    for task, metric in keys:
+        direction = Metric(metric, metric, not any(word in metric for word in LM_EVAL_LOWER_IS_BETTER))
+        cells, previous = [], None
+        for scores in models.values():
+            value = (scores.get(task) or {}).get(metric)
+            cells.append(_cell(value, previous, direction))
+            previous = value
+        rows.append((task, metric, cells))
+    return list(models), rows
+
+
 def moves_table(run: dict) -> list[tuple[str, Metric, Cell, Cell]]:
     """(stage, metric, before, after-with-delta) for every before/after pair a stage reported on its own data."""
     found = []

@@ -20,6 +20,10 @@ RUN_DIR` rebuilds them).
 With `leaks:` (`steep.tasks.leaks`), eval also asks every model the canaries' probe questions
 (`leak_probes.jsonl`, values masked) and searches every file of the run for the canary values: `metrics.json`
 gets a top-level `leaks` dict (`count`, `hits` by canary id and place), each hit an error in the log.
+
+With `lm_eval:` (`steep.tasks.lm_eval_bridge`, `pip install 'steep[lmeval]'`), every model also runs the named
+lm-evaluation-harness tasks: their scores go into its row as `lm_eval.<task>.<metric>`
+(`models.sft.lm_eval.steep_tiny.acc`), lm-eval's full per-task results to `lm_eval.json`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from steep.judge.factory import EvalJudgeConfig
 from steep.schema import StrictModel
 from steep.stage import EveryModel, FileInput, StageContext, StageOutput, StageSpec
 from steep.tasks.leaks import LeaksConfig
+from steep.tasks.lm_eval_bridge import LmEvalConfig
 from steep.tasks.names import TASK_METRICS
 from steep.tasks.pairwise import WinRateTask
 from steep.tasks.spec import Task, limited, task_files
@@ -46,6 +51,7 @@ class EvalConfig(StrictModel):
     winrate: WinRateTask | None = Field(None, description="prompts with gold answers; each model against the previous one")
     leaks: LeaksConfig | None = Field(None, description="canary leak tests over the run's files and the models' answers")
     judge: EvalJudgeConfig | None = Field(None, description="the evaluation judge for the win rate (never a training judge)")
+    lm_eval: LmEvalConfig | None = Field(None, description="lm-evaluation-harness tasks on every model (the lmeval extra)")
 
     @model_validator(mode="after")
     def _winrate_needs_a_judge(self) -> EvalConfig:
@@ -64,6 +70,8 @@ def consumes(cfg: EvalConfig) -> dict:
         inputs["leaks.canaries"] = FileInput(cfg.leaks.canaries)
         # what curate wrote is what the scan reads most: a changed exclusion report reruns the check
         inputs |= {f"leaks.curate.{name}": StageOutput("curate", name, optional=True) for name in ("documents", "excluded")}
+    if cfg.lm_eval is not None and cfg.lm_eval.include_path is not None:
+        inputs["lm_eval.include_path"] = FileInput(cfg.lm_eval.include_path)  # an edited task YAML reruns eval
     return inputs
 
 
@@ -86,6 +94,7 @@ def run(ctx: StageContext) -> dict:
     rows: dict[str, dict] = {}
     answers: list[dict] = []
     winrate_answers: dict[str, list[str]] = {}
+    lm_eval_results: dict[str, dict] = {}
     leak_check = LeakCheck(cfg.leaks, ctx.work_dir.parent, ctx.log) if cfg.leaks is not None else None
     for name in ctx.inputs:
         if not name.startswith("model."):
@@ -100,6 +109,11 @@ def run(ctx: StageContext) -> dict:
         if cfg.winrate is not None:
             generator = HFChatGenerator(model, tokenizer, ctx.device)
             winrate_answers[stage] = answer_prompts(generator, winrate_prompts, cfg.winrate.generation, ctx.seed)
+        if cfg.lm_eval is not None:
+            from steep.tasks.lm_eval_bridge import run_lm_eval
+
+            row["lm_eval"], lm_eval_results[stage] = run_lm_eval(cfg.lm_eval, model, tokenizer, ctx.seed)
+            ctx.log.info(f"{stage}: lm-eval " + ", ".join(f"{task}.{key}={value:.3f}" for task, scores in row["lm_eval"].items() for key, value in scores.items()))
         rows[stage] = row
         if leak_check is not None:
             leak_check.probe(stage, model, tokenizer, ctx.device, ctx.seed)
@@ -110,6 +124,9 @@ def run(ctx: StageContext) -> dict:
     if cfg.winrate is not None:
         metrics |= _win_rates(ctx, cfg, rows, winrate_prompts, references, winrate_answers, answers)
     write_jsonl(ctx.work_dir / "answers.jsonl", answers)
+    if lm_eval_results:
+        atomic_write_json(ctx.work_dir / "lm_eval.json", lm_eval_results)
+        ctx.add_outputs("lm_eval.json")
     if leak_check is not None:  # after answers.jsonl is written: the scan reads it too
         write_jsonl(ctx.work_dir / "leak_probes.jsonl", leak_check.records)
         ctx.add_outputs("leak_probes.jsonl")

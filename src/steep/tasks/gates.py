@@ -5,6 +5,7 @@
       - {stage: dpo, metric: all_rules_pass_rate_after, min: 0.5}
       - {stage: dpo, metric: win_rate_vs_previous, min: 0.55}           # eval's models.dpo row
       - {stage: eval, metric: leaks.count, max: 0}                       # no canary anywhere
+      - {stage: eval, metric: models.sft.lm_eval.arc_easy.acc, min: 0.4}  # eval.lm_eval's scores
       - {stage: curate, metric: dropped.compliance, min: 1, on_fail: mark}
 
 `metric` is a dotted path into the stage's own metrics (`steep show RUN --json`). A name the stage does not
