@@ -132,6 +132,8 @@ class PipelineConfig(StrictModel):
         if self.eval is not None and not self.eval.tasks:
             tasks = [task for stage in enabled_stages(self) if STAGES[stage].tasks for task in STAGES[stage].tasks(section(self, stage))]
             object.__setattr__(self, "eval", self.eval.model_copy(update={"tasks": tasks}))
+        if self.eval is not None and not self.eval.use_cases and self.use_cases:
+            object.__setattr__(self, "eval", self.eval.model_copy(update={"use_cases": list(self.use_cases)}))
         return self
 
 

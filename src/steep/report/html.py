@@ -29,6 +29,7 @@ from steep.report.tables import (
     moves_table,
     per_rule_table,
     short_hash,
+    use_case_table,
     win_rate_rows,
     win_rates,
 )
@@ -172,6 +173,14 @@ def _lm_eval(run: dict) -> str:
     return _section("lm_eval", "lm-evaluation-harness", note + _table(["task", "metric", *models], [[task, metric, *[_cell(c) for c in cells]] for task, metric, cells in scores], left=2))
 
 
+def _use_cases(run: dict) -> str:
+    models, rows = use_case_table(run)
+    if not rows:
+        return ""
+    note = "<p class='note'>eval's metrics over each use case's held-out prompts (a row's meta.use_case, or the use case whose <code>matches</code> regex its user text matches); the small number is the change from the model to the left.</p>"
+    return _section("use_cases", "Per use case", note + _table(["use case", "metric", *models], [[name, metric, *[_cell(c) for c in cells]] for name, metric, cells in rows], left=2))
+
+
 def _win_rates(run: dict) -> str:
     groups = win_rates(run)
     judge = run["eval"]["judge"]
@@ -260,6 +269,7 @@ SECTIONS = (
     ("losses", "Loss", _losses),
     ("metrics", "Metrics", _metrics),
     ("lm_eval", "lm-eval", _lm_eval),
+    ("use_cases", "Use cases", _use_cases),
     ("winrate", "Win rate", _win_rates),
     ("lengths", "Answer length", _answer_lengths),
     ("dialogues", "Dialogues", _dialogues),

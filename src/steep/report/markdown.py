@@ -19,6 +19,7 @@ from steep.report.tables import (
     judge_text,
     leak_summary,
     lm_eval_table,
+    use_case_table,
     moves_table,
     per_rule_table,
     short_hash,
@@ -79,6 +80,11 @@ def render_markdown(run: dict, html_name: str = "report.html") -> str:
     if scores:
         lines += ["## lm-evaluation-harness (change from the model to the left)", ""]
         lines += _table(["task", "metric", *models], [[task, metric, *[_cell(c) for c in cells]] for task, metric, cells in scores])
+
+    models, rows = use_case_table(run)
+    if rows:
+        lines += ["## Per use case (change from the model to the left)", ""]
+        lines += _table(["use case", "metric", *models], [[name, metric, *[_cell(c) for c in cells]] for name, metric, cells in rows])
 
     groups = win_rates(run)
     judge = run["eval"]["judge"]

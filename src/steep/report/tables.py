@@ -99,6 +99,29 @@ def lm_eval_table(run: dict) -> tuple[list[str], list[tuple[str, str, list[Cell]
     return list(models), rows
 
 
+USE_CASE_METRICS = tuple(m for m in EVAL_METRICS if m.key in ("format_adherence", "rule_pass_rate", "all_rules_pass_rate", "reference_similarity", "win_rate_vs_previous"))
+
+
+def use_case_table(run: dict) -> tuple[list[str], list[tuple[str, str, list[Cell]]]]:
+    """eval's metrics per use case (`models.<stage>.by_use_case.<use case>.<metric>`): (models, [(use case, metric
+    label, [Cell per model])]), each cell with its change from the model to its left."""
+    models = {model: row["by_use_case"] for model, row in run["eval"]["models"].items() if isinstance(row.get("by_use_case"), dict)}
+    use_cases = list(dict.fromkeys(name for split in models.values() for name in split))
+    rows = []
+    for use_case in use_cases:
+        for metric in USE_CASE_METRICS:
+            values = [(split.get(use_case) or {}).get(metric.key) for split in models.values()]
+            if all(v is None for v in values):
+                continue
+            cells, previous = [], None
+            for value in values:
+                cells.append(_cell(value, previous, metric))
+                previous = value
+            prompts = max((split.get(use_case) or {}).get("prompts", 0) for split in models.values())
+            rows.append((f"{use_case} ({prompts} prompts)", metric.label, cells))
+    return list(models), rows
+
+
 def moves_table(run: dict) -> list[tuple[str, Metric, Cell, Cell]]:
     """(stage, metric, before, after-with-delta) for every before/after pair a stage reported on its own data."""
     found = []

@@ -39,6 +39,7 @@ from steep.tasks.lm_eval_bridge import LmEvalConfig
 from steep.tasks.names import TASK_METRICS
 from steep.tasks.pairwise import WinRateTask
 from steep.tasks.spec import Task, limited, task_files
+from steep.synth.config import UseCase
 
 
 class EvalConfig(StrictModel):
@@ -51,6 +52,7 @@ class EvalConfig(StrictModel):
     winrate: WinRateTask | None = Field(None, description="prompts with gold answers; each model against the previous one")
     leaks: LeaksConfig | None = Field(None, description="canary leak tests over the run's files and the models' answers")
     judge: EvalJudgeConfig | None = Field(None, description="the evaluation judge for the win rate (never a training judge)")
+    use_cases: list[UseCase] = Field(default=[], description="metrics per use case; empty: the pipeline's top-level use_cases (filled in)")
     lm_eval: LmEvalConfig | None = Field(None, description="lm-evaluation-harness tasks on every model (the lmeval extra)")
 
     @model_validator(mode="after")
@@ -123,6 +125,11 @@ def run(ctx: StageContext) -> dict:
     metrics: dict = {"models": rows, "tasks": [task.kind for task in tasks]}
     if cfg.winrate is not None:
         metrics |= _win_rates(ctx, cfg, rows, winrate_prompts, references, winrate_answers, answers)
+    if cfg.use_cases:  # every metric again over each use case's prompts (steep.tasks.use_cases)
+        from steep.tasks.use_cases import UseCaseMatcher, by_use_case
+
+        for stage, split in by_use_case(answers, UseCaseMatcher(cfg.use_cases)).items():
+            rows[stage]["by_use_case"] = split
     write_jsonl(ctx.work_dir / "answers.jsonl", answers)
     if lm_eval_results:
         atomic_write_json(ctx.work_dir / "lm_eval.json", lm_eval_results)

@@ -41,6 +41,8 @@ class UseCase(StrictModel):
     examples: list[str] = Field(default_factory=list, description="a few seed questions users really ask")
     rules: list[str] = Field(default_factory=list, description="the rules that apply, in words (the teacher reads them)")
     documents: Regex | None = Field(None, description="a regex: documents (title or text) that serve this use case; default all")
+    matches: Regex | None = Field(None, description="a regex over a held-out prompt's user text: eval counts rows "
+                                  "without meta.use_case that match as this use case's (none: what no other use case matched)")  # fmt: skip
 
 
 # --- teachers -------------------------------------------------------------------------------------------------------

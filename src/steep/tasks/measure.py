@@ -13,6 +13,7 @@ from steep.generate.hf import HFChatGenerator
 from steep.judge.factory import build_judge
 from steep.tasks.answers import measure_format, measure_rules
 from steep.tasks.bpb import measure_bpb
+from steep.tasks.metrics import format_adherence
 from steep.tasks.dialogue import measure_coherence_report
 from steep.tasks.spec import BpbTask, FormatTask, RulesTask
 
@@ -29,7 +30,8 @@ def run_task(task, model, tokenizer, device: str, seed: int) -> TaskResult:
     generator = HFChatGenerator(model, tokenizer, device)
     if isinstance(task, FormatTask):
         score, prompts, answers = measure_format(generator, task, seed)
-        return TaskResult({"format_adherence": score}, [{"messages": p, "answer": a} for p, a in zip(prompts, answers)])
+        records = [{"messages": p, "answer": a, "format_ok": format_adherence([a], task.pattern) == 1.0} for p, a in zip(prompts, answers)]
+        return TaskResult({"format_adherence": score}, records)
     if isinstance(task, RulesTask):
         report, records = measure_rules(generator, build_judge(task.judge), task, seed)
         return TaskResult(report, records)
