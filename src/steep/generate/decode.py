@@ -1,0 +1,115 @@
+"""The decode loop behind `HFChatGenerator`: one prefill per prompt, its KV cache shared by the prompt's k rows,
+then one token a step for every row, in a dynamic or a static (preallocated) transformers cache.
+
+    new_ids = decode(model, input_ids, attention_mask, k=4, plan=DecodePlan(max_new_tokens=128, stop_ids=[2],
+                     pad_id=2, temperature=0.7, top_p=0.9, cache="static"))   # [rows * k, 128], pad after a stop
+
+`input_ids` / `attention_mask` are `[prompts, width]`, left-padded. Why a loop of our own rather than
+`model.generate`: generate computes every row's prefill (k copies of the same prompt), and its top-p warper sorts
+and samples over the whole vocabulary every step; here the prefill runs once per prompt (with logits for the last
+position only, `logits_to_keep=1`) and sampling looks at the last position only (`steep.generate.nucleus`).
+The model's forward, its caches (`DynamicCache`, `StaticCache`) and its mask building are transformers' own.
+
+Static cache: the keys and values of every layer live in one preallocated `[rows, kv_heads, max_len, head_dim]`
+tensor per layer, written in place (`index_copy_`), so a step copies nothing (a `DynamicCache` concatenates, i.e.
+copies the whole cache, every step: 20% of a step for SmolLM2-135M at 32 rows x ~500 tokens on this CPU) and every
+step has the same shapes, which is what `torch.compile` (CUDA graphs) needs. Its memory, for
+rows x max_len tokens: 2 (K, V) x layers x kv_heads x head_dim x bytes a token. SmolLM2-135M in float32:
+2 x 30 x 3 x 64 x 4 B = 45 KiB a token; 32 rows x 640 = 20,480 tokens -> 0.9 GiB. Llama-3.2-1B in bfloat16:
+2 x 16 x 8 x 64 x 2 B = 32 KiB a token; 256 rows x 640 = 163,840 tokens -> 5 GiB. The dynamic cache holds the
+same at the end of a batch (both keep k copies of the prompt's keys, one per row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import torch
+
+from steep.generate.nucleus import next_tokens
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    max_new_tokens: int
+    stop_ids: list[int]
+    pad_id: int
+    temperature: float
+    top_p: float
+    cache: Literal["dynamic", "static"] = "dynamic"
+    cache_keyword: str = "cache"  # transformers 5.x; "past_key_values" before
+    candidates: int | None = 64  # top-p looks at the top 64 first (see nucleus.py); None = full sort
+    length_bucket: int = 1  # static cache length rounded up to this (compiled graphs then recompile less often)
+    check_every: int = 1  # steps between "has every row stopped?" checks (each is a host sync on a GPU)
+
+
+def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int, plan: DecodePlan, step: Callable | None = None) -> torch.Tensor:
+    """New token ids `[prompts * k, max_new_tokens]`, rows grouped by prompt (prompt 0's k rows first); after a row's
+    stop token, `pad_id`. `step` is the model's call to use for decode steps (a compiled one), default `model`."""
+    from transformers import DynamicCache
+
+    step = step or model
+    prompts, width = input_ids.shape
+    rows = prompts * k
+    positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    prefill_cache = DynamicCache(config=model.config)
+    logits = model(
+        input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, use_cache=True, logits_to_keep=1,
+        **{plan.cache_keyword: prefill_cache},
+    ).logits[:, -1]  # fmt: skip
+    total = width + plan.max_new_tokens
+    if plan.cache == "static":
+        max_len = -(-total // plan.length_bucket) * plan.length_bucket
+        cache = _static_copy(prefill_cache, model, rows, k, max_len, width)
+        del prefill_cache
+    else:
+        max_len = total
+        cache = prefill_cache
+        cache.batch_repeat_interleave(k)
+    # the 2D padding mask over every slot a row can reach; causality hides the slots not written yet
+    mask = torch.ones((rows, max_len), dtype=attention_mask.dtype, device=input_ids.device)
+    mask[:, :width] = attention_mask.repeat_interleave(k, dim=0)
+    next_position = attention_mask.sum(-1).repeat_interleave(k, dim=0)[:, None]
+    stops = torch.tensor(plan.stop_ids, device=input_ids.device)
+    out = torch.full((rows, plan.max_new_tokens), plan.pad_id, dtype=torch.long, device=input_ids.device)
+    finished = torch.zeros(rows, dtype=torch.bool, device=input_ids.device)
+    tokens = next_tokens(logits.repeat_interleave(k, dim=0), plan.temperature, plan.top_p, plan.candidates)
+    for index in range(plan.max_new_tokens):
+        tokens = tokens.masked_fill(finished, plan.pad_id)
+        out[:, index] = tokens
+        finished |= torch.isin(tokens, stops)
+        if index == plan.max_new_tokens - 1 or ((index + 1) % plan.check_every == 0 and bool(finished.all())):
+            break
+        seen = max_len if plan.cache == "static" else width + index + 1
+        logits = step(
+            input_ids=tokens[:, None], attention_mask=mask[:, :seen], position_ids=next_position + index,
+            use_cache=True, logits_to_keep=1, **{plan.cache_keyword: cache},
+        ).logits[:, -1]  # fmt: skip
+        tokens = next_tokens(logits, plan.temperature, plan.top_p, plan.candidates)
+    return out
+
+
+def _static_copy(prefill, model, rows: int, k: int, max_len: int, width: int):
+    """A `StaticCache` of `rows` x `max_len` holding each prompt's prefill keys and values in its k rows: copied
+    by broadcasting (no k-fold intermediate), and written in place so the tensors keep their addresses."""
+    from transformers import StaticCache
+
+    cache = StaticCache(config=model.config, max_cache_len=max_len)
+    if not static_supported(model):
+        raise ValueError("cache: static needs full-attention layers only (this model has sliding-window ones): use cache: dynamic")
+    for source, target in zip(prefill.layers, cache.layers):
+        target.lazy_initialization(source.keys[:1].expand(rows, -1, -1, -1), source.values[:1].expand(rows, -1, -1, -1))
+        target.keys[:, :, :width].unflatten(0, (-1, k)).copy_(source.keys[:, None])
+        target.values[:, :, :width].unflatten(0, (-1, k)).copy_(source.values[:, None])
+        target.cumulative_length.fill_(width)
+    return cache
+
+
+def static_supported(model) -> bool:
+    """True when every layer of the model's `StaticCache` is a plain full-attention `StaticLayer`: a sliding-window
+    layer keeps only its window, which the prefill copy above does not handle."""
+    from transformers import StaticCache
+    from transformers.cache_utils import StaticLayer
+
+    return all(type(layer) is StaticLayer for layer in StaticCache(config=model.config, max_cache_len=1).layers)
