@@ -42,6 +42,7 @@ class DecodePlan:
     candidates: int | None = 64  # top-p looks at the top 64 first (see nucleus.py); None = full sort
     length_bucket: int = 1  # static cache length rounded up to this (compiled graphs then recompile less often)
     check_every: int = 1  # steps between "has every row stopped?" checks (each is a host sync on a GPU)
+    drop_finished: bool = False  # take stopped rows out of the batch (changes shapes: not with a compiled step)
 
 
 def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int, plan: DecodePlan, step: Callable | None = None) -> torch.Tensor:
@@ -73,14 +74,21 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int,
     next_position = attention_mask.sum(-1).repeat_interleave(k, dim=0)[:, None]
     stops = torch.tensor(plan.stop_ids, device=input_ids.device)
     out = torch.full((rows, plan.max_new_tokens), plan.pad_id, dtype=torch.long, device=input_ids.device)
+    active = torch.arange(rows, device=input_ids.device)  # the rows still in the batch, as rows of `out`
     finished = torch.zeros(rows, dtype=torch.bool, device=input_ids.device)
     tokens = next_tokens(logits.repeat_interleave(k, dim=0), plan.temperature, plan.top_p, plan.candidates)
     for index in range(plan.max_new_tokens):
         tokens = tokens.masked_fill(finished, plan.pad_id)
-        out[:, index] = tokens
+        out[active, index] = tokens
         finished |= torch.isin(tokens, stops)
         if index == plan.max_new_tokens - 1 or ((index + 1) % plan.check_every == 0 and bool(finished.all())):
             break
+        if plan.drop_finished and int(finished.sum()) * 8 >= len(finished):
+            # an eighth of the rows have stopped: drop them, so later steps compute only the rows still writing
+            # (a step's cost grows with its rows; copying the kept cache once costs about one step)
+            keep = (~finished).nonzero().squeeze(-1)
+            active, tokens, finished, mask, next_position = active[keep], tokens[keep], finished[keep], mask[keep], next_position[keep]
+            _select_rows(cache, keep)
         seen = max_len if plan.cache == "static" else width + index + 1
         logits = step(
             input_ids=tokens[:, None], attention_mask=mask[:, :seen], position_ids=next_position + index,
@@ -88,6 +96,14 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int,
         ).logits[:, -1]  # fmt: skip
         tokens = next_tokens(logits, plan.temperature, plan.top_p, plan.candidates)
     return out
+
+
+def _select_rows(cache, keep: torch.Tensor) -> None:
+    """Keep only rows `keep` of a dynamic or static cache (static layers get new, smaller tensors: fine uncompiled)."""
+    for layer in cache.layers:
+        layer.keys, layer.values = layer.keys.index_select(0, keep), layer.values.index_select(0, keep)
+        if hasattr(layer, "batch_size"):
+            layer.batch_size = len(keep)
 
 
 def _static_copy(prefill, model, rows: int, k: int, max_len: int, width: int):

@@ -55,6 +55,7 @@ class HFChatGenerator:
             # compiled graphs are specialised to the cache length: round it up so batches share a graph
             length_bucket=128 if compiled else 1,
             check_every=8 if on_cuda else 1,
+            drop_finished=not compiled,
         )  # fmt: skip
 
     @staticmethod
