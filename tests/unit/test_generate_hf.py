@@ -143,13 +143,14 @@ def test_the_static_engine_repeats_with_the_seed_and_its_k_samples_vary(tiny_mod
         assert [r.text for r in group] == [expected] * 3
 
 
-def test_auto_picks_a_dynamic_uncompiled_cache_on_cpu_and_compile_needs_a_static_cache(tiny_model_dir):
+def test_auto_picks_a_static_uncompiled_cache_on_cpu_and_compile_needs_a_static_cache(tiny_model_dir):
     from pydantic import ValidationError
 
     from steep.generate.config import HFEngineConfig
 
     engine = _engine(tiny_model_dir)
-    assert engine.plan.cache == "dynamic" and engine._step is None
+    assert engine.plan.cache == "static" and engine._step is None and engine.plan.last_logits_only
+    assert HFChatGenerator(engine.model, engine.tokenizer, "cpu", cache="dynamic").plan.cache == "dynamic"
     with pytest.raises(ValidationError, match="compile: on needs cache: static"):
         HFEngineConfig(cache="dynamic", compile="on")
     with pytest.raises(ValueError, match="static cache"):

@@ -22,7 +22,7 @@ class HFEngineConfig(StrictModel):
 
     kind: Literal["hf"] = "hf"
     cache: Literal["auto", "dynamic", "static"] = Field(
-        "auto", description="KV cache: static = preallocated, written in place (needed by compile); auto = static on CUDA, dynamic elsewhere"
+        "auto", description="KV cache: static = preallocated, written in place (needed by compile); auto = static where the model's layers allow it"
     )
     compile: Literal["auto", "off", "on"] = Field(
         "auto", description="torch.compile the decode step (static cache); auto = on CUDA only: on a CPU it compiles for minutes to gain little"

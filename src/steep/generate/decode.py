@@ -42,6 +42,7 @@ class DecodePlan:
     candidates: int | None = 64  # top-p looks at the top 64 first (see nucleus.py); None = full sort
     length_bucket: int = 1  # static cache length rounded up to this (compiled graphs then recompile less often)
     check_every: int = 1  # steps between "has every row stopped?" checks (each is a host sync on a GPU)
+    last_logits_only: bool = True  # pass `logits_to_keep=1` (models whose forward takes it: most in transformers 5)
     drop_finished: bool = False  # take stopped rows out of the batch (changes shapes: not with a compiled step)
 
 
@@ -51,12 +52,13 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int,
     from transformers import DynamicCache
 
     step = step or model
+    last = {"logits_to_keep": 1} if plan.last_logits_only else {}
     prompts, width = input_ids.shape
     rows = prompts * k
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     prefill_cache = DynamicCache(config=model.config)
     logits = model(
-        input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, use_cache=True, logits_to_keep=1,
+        input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, use_cache=True, **last,
         **{plan.cache_keyword: prefill_cache},
     ).logits[:, -1]  # fmt: skip
     total = width + plan.max_new_tokens
@@ -92,7 +94,7 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int,
         seen = max_len if plan.cache == "static" else width + index + 1
         logits = step(
             input_ids=tokens[:, None], attention_mask=mask[:, :seen], position_ids=next_position + index,
-            use_cache=True, logits_to_keep=1, **{plan.cache_keyword: cache},
+            use_cache=True, **last, **{plan.cache_keyword: cache},
         ).logits[:, -1]  # fmt: skip
         tokens = next_tokens(logits, plan.temperature, plan.top_p, plan.candidates)
     return out
@@ -128,4 +130,8 @@ def static_supported(model) -> bool:
     from transformers import StaticCache
     from transformers.cache_utils import StaticLayer
 
-    return all(type(layer) is StaticLayer for layer in StaticCache(config=model.config, max_cache_len=1).layers)
+    try:
+        layers = StaticCache(config=model.config, max_cache_len=1).layers
+    except Exception:  # an architecture whose config transformers cannot lay a static cache out for
+        return False
+    return all(type(layer) is StaticLayer for layer in layers)

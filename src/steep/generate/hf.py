@@ -28,8 +28,8 @@ __all__ = ["GeneratedText", "HFChatGenerator"]
 
 
 class HFChatGenerator:
-    """`cache` and `compile` as in `HFEngineConfig`: "auto" gives a static cache and a compiled decode step on CUDA,
-    a dynamic cache and no compile elsewhere."""
+    """`cache` and `compile` as in `HFEngineConfig`: "auto" gives a static cache wherever the model's layers allow
+    one (full attention), and a compiled decode step on CUDA only."""
 
     def __init__(self, model, tokenizer, device: str, cache: str = "auto", compile: str = "auto"):
         self.model = model
@@ -38,17 +38,20 @@ class HFChatGenerator:
         self.stop_ids = end_of_turn_ids(tokenizer, model)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
         base = getattr(model, "get_base_model", lambda: model)()
-        # transformers 5.x renames `past_key_values` to `cache` (the old name warns, and goes in 5.40/6.0)
-        cache_keyword = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+        parameters = inspect.signature(base.forward).parameters
         on_cuda = str(device).startswith("cuda")
         if compile == "on" and cache == "dynamic":
             raise ValueError("compile: on needs a static cache")
-        compiled = compile == "on" or (compile == "auto" and on_cuda and cache != "dynamic" and static_supported(model))
-        static = cache == "static" or compiled or (cache == "auto" and on_cuda and static_supported(model))
+        # static on a CPU too: no per-step copy of the cache (bench/gen_results.md: 2.49x plain vs 2.23x dynamic)
+        static = cache == "static" or (cache == "auto" and static_supported(model))
+        compiled = compile == "on" or (compile == "auto" and on_cuda and static)
         self._step = self._compiled_step(base, on_cuda) if compiled else None
         self.plan = DecodePlan(
             max_new_tokens=1, stop_ids=self.stop_ids, pad_id=self.pad_id, temperature=0.0, top_p=1.0,
-            cache="static" if static else "dynamic", cache_keyword=cache_keyword,
+            cache="static" if static or compiled else "dynamic",
+            # transformers 5.x renames `past_key_values` to `cache` (the old name warns, and goes in 5.40/6.0)
+            cache_keyword="cache" if "cache" in parameters else "past_key_values",
+            last_logits_only="logits_to_keep" in parameters,
             # the exact top-p shortcut costs a host sync a step: worth it on a CPU (a full sort there costs ~40% of
             # a 135M model's step), not on a GPU, where the sort is cheap and a sync stalls the queue
             candidates=None if on_cuda else 64,
