@@ -8,10 +8,12 @@ What both sides do: the same prompts (a held-out question of the demo domain aft
 `--prompt-tokens` tokens with the model's chat template), K samples a prompt at temperature 0.7 / top-p 0.9,
 `--new-tokens` new tokens, at most `--batch` rows a forward pass, stopping at the model's end-of-turn tokens.
 Plain: the K copies of each prompt as rows of left-padded batches in file order (what a loop around `generate`
-does). steep: `HFChatGenerator.sample`, which sorts prompts by length and computes each prompt's prefill once
-for its K samples. Reported: generated tokens per second (tokens up to each reply's stop; padding not counted)
-and the ratio, from one process, one after the other, after a warm-up of each. The result is appended to
-bench/gen_results.md with the machine and the command.
+does). steep: `HFChatGenerator.sample` (sorts prompts by length, one prefill per prompt for its K samples, its
+own decode loop: `steep.generate.decode`), once per setting in `SETTINGS`: on a CPU a dynamic and a static cache;
+on CUDA a dynamic cache and a static cache with a compiled decode step (what `auto` gives there). Reported:
+generated tokens per second (tokens up to each reply's stop; padding not counted) and the ratio to plain, from
+one process, one after the other, after a warm-up of each, with the load average before and after (the machine
+may be shared). The result is appended to bench/gen_results.md with the machine and the command.
 """
 
 from __future__ import annotations
@@ -153,9 +155,11 @@ def main() -> None:
     lines = [
         f"## {time.strftime('%Y-%m-%d %H:%M')}: {model_dir.name}, {args.device} ({machine})",
         "",
-        f"`{env_threads}{command.strip()}`; torch {torch.__version__}, transformers {transformers_version()}; {args.prompts} prompts of "
-        f"{min(prompt_lengths)}-{max(prompt_lengths)} tokens, K={args.k}, {args.new_tokens} new tokens, batch {args.batch} rows, "
-        f"temperature 0.7, top-p 0.9. Load average (1/5/15 min) before the timed runs {fmt_load(load_before)}, after {fmt_load(load_after)}.",
+        (
+            f"`{env_threads}{command.strip()}`; torch {torch.__version__}, transformers {transformers_version()}; {args.prompts} prompts of "
+            f"{min(prompt_lengths)}-{max(prompt_lengths)} tokens, K={args.k}, {args.new_tokens} new tokens, batch {args.batch} rows, "
+            f"temperature 0.7, top-p 0.9. Load average (1/5/15 min) before the timed runs {fmt_load(load_before)}, after {fmt_load(load_after)}."
+        ),
         "",
         "| engine | generated tokens | seconds | tokens/s | vs plain |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -8,7 +8,9 @@ Prompts are rendered with the model's own chat template (`add_generation_prompt=
 batch pads little, left-padded so every row ends at the same position, and generation stops at the model's
 end-of-turn tokens. `sample` computes each prompt's prefill once and shares its KV cache among the prompt's k
 samples: with 486-token prompts and 128 new tokens, plain `generate` on k copies of a prompt spends k prefills
-of 486 tokens for 128 decode steps; here one. The OpenAI-compatible engine (`steep.generate.openai_engine`) has
+of 486 tokens for 128 decode steps; here one. Decoding is `steep.generate.decode` (a static cache by default;
+on CUDA a compiled decode step; rows leave the batch when they stop), sampling `steep.generate.nucleus`
+(`bench/gen.py` measures it against plain `generate`). The OpenAI-compatible engine (`steep.generate.openai_engine`) has
 the same two methods, so dpo and rs sample from a vLLM server the same way.
 """
 
@@ -46,6 +48,7 @@ class HFChatGenerator:
         static = cache == "static" or (cache == "auto" and static_supported(model))
         compiled = compile == "on" or (compile == "auto" and on_cuda and static)
         self._step = self._compiled_step(base, on_cuda) if compiled else None
+        self._static_pool: dict = {}
         self.plan = DecodePlan(
             max_new_tokens=1, stop_ids=self.stop_ids, pad_id=self.pad_id, temperature=0.0, top_p=1.0,
             cache="static" if static or compiled else "dynamic",
@@ -130,7 +133,8 @@ class HFChatGenerator:
             attention_mask[row, width - len(prompt) :] = 1
         input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
         plan = replace(self.plan, max_new_tokens=generation.max_new_tokens, temperature=generation.temperature, top_p=generation.top_p)
-        output = decode(self.model, input_ids, attention_mask, k, plan, step=self._step).tolist()
+        pool = self._static_pool if self._step is not None else None
+        output = decode(self.model, input_ids, attention_mask, k, plan, step=self._step, static_pool=pool).tolist()
         results = []
         for row, new_tokens in enumerate(output):
             prompt = prompts[row // k]
