@@ -119,7 +119,13 @@ def test_rows_that_stop_leave_the_batch_and_the_others_write_the_same_tokens(tin
         plan = replace(plan, stop_ids=[stop])
         kept = decode(engine.model, ids, mask, 2, replace(plan, drop_finished=False))
         dropped = [decode(engine.model, ids, mask, 2, replace(plan, drop_finished=True, cache=cache)) for cache in ("dynamic", "static")]
-    assert all(torch.equal(run, kept) for run in dropped)
+        # the CUDA plans: "all stopped?" asked every 8 steps, full-sort top-p; compiled (rows kept, length bucketed)
+        # or not (rows dropped, so the last rows to stop can leave before the check)
+        cuda_like = [
+            decode(engine.model, ids, mask, 2, replace(plan, cache="static", check_every=8, candidates=None, length_bucket=128, drop_finished=False)),
+            decode(engine.model, ids, mask, 2, replace(plan, cache="static", check_every=8, candidates=None, drop_finished=True)),
+        ]
+    assert all(torch.equal(run, kept) for run in dropped + cuda_like)
     for row in range(6):
         written = free[row].tolist()
         end = written.index(stop) + 1 if stop in written else 16
@@ -176,6 +182,7 @@ def test_top_p_keeps_what_transformers_keeps_and_the_candidate_shortcut_falls_ba
     peaked = torch.full((200, 500), -20.0)
     peaked[:, :3] = torch.tensor([5.0, 4.0, 3.0])  # the top 3 hold all the mass: candidates suffice
     assert set(next_tokens(peaked, temperature=1.0, top_p=0.5, candidates=4).tolist()) <= {0, 1}
+    assert set(next_tokens(peaked, temperature=1.0, top_p=0.5, candidates=None).tolist()) <= {0, 1}  # the GPU's full sort
 
 
 @pytest.mark.slow  # inductor builds the graph on the CPU: ~30 s on one core, on GPUs `auto` compiles

@@ -105,6 +105,8 @@ def decode(
             # an eighth of the rows have stopped: drop them, so later steps compute only the rows still writing
             # (a step's cost grows with its rows; copying the kept cache once costs about one step)
             keep = (~finished).nonzero().squeeze(-1)
+            if len(keep) == 0:  # every row has stopped (seen here first when `check_every` > 1)
+                break
             active, tokens, finished, mask, next_position = active[keep], tokens[keep], finished[keep], mask[keep], next_position[keep]
             _select_rows(cache, keep)
         seen = max_len if plan.cache == "static" else width + index + 1
