@@ -88,7 +88,7 @@ def plain_generate(engine: HFChatGenerator, chats, k: int, generation: Generatio
 
 
 # steep's engine settings measured beside plain generate: (label, cache, compile). On a CPU both caches, no compile
-# (inductor compiles for minutes and the step is matmul-bound there); on CUDA the dynamic cache and what `auto`
+# (what `auto` gives there: inductor takes tens of seconds, and a step here is mostly fp32 matmuls); on CUDA the dynamic cache and what `auto`
 # gives there, a static cache with a compiled (CUDA-graph) decode step.
 SETTINGS = {
     "cpu": [("dynamic cache", "dynamic", "off"), ("static cache", "static", "off")],

@@ -25,7 +25,7 @@ class HFEngineConfig(StrictModel):
         "auto", description="KV cache: static = preallocated, written in place (needed by compile); auto = static where the model's layers allow it"
     )
     compile: Literal["auto", "off", "on"] = Field(
-        "auto", description="torch.compile the decode step (static cache); auto = on CUDA only: on a CPU it compiles for minutes to gain little"
+        "auto", description="torch.compile the decode step (static cache); auto = on CUDA only (on a CPU it compiles for tens of seconds, not measured to pay off)"
     )
 
     @model_validator(mode="after")

@@ -44,7 +44,7 @@ class HFChatGenerator:
         on_cuda = str(device).startswith("cuda")
         if compile == "on" and cache == "dynamic":
             raise ValueError("compile: on needs a static cache")
-        # static on a CPU too: no per-step copy of the cache (bench/gen_results.md: 2.49x plain vs 2.23x dynamic)
+        # static on a CPU too: no per-step copy of the cache (bench/gen_results.md: 2.55x plain vs 2.24x dynamic)
         static = cache == "static" or (cache == "auto" and static_supported(model))
         compiled = compile == "on" or (compile == "auto" and on_cuda and static)
         self._step = self._compiled_step(base, on_cuda) if compiled else None
