@@ -8,10 +8,12 @@ What both sides do: the same prompts (a held-out question of the demo domain aft
 `--prompt-tokens` tokens with the model's chat template), K samples a prompt at temperature 0.7 / top-p 0.9,
 `--new-tokens` new tokens, at most `--batch` rows a forward pass, stopping at the model's end-of-turn tokens.
 Plain: the K copies of each prompt as rows of left-padded batches in file order (what a loop around `generate`
-does). steep: `HFChatGenerator.sample`, which sorts prompts by length and computes each prompt's prefill once
-for its K samples. Reported: generated tokens per second (tokens up to each reply's stop; padding not counted)
-and the ratio, from one process, one after the other, after a warm-up of each. The result is appended to
-bench/gen_results.md with the machine and the command.
+does). steep: `HFChatGenerator.sample` (sorts prompts by length, one prefill per prompt for its K samples, its
+own decode loop: `steep.generate.decode`), once per setting in `SETTINGS`: on a CPU a dynamic and a static cache;
+on CUDA a dynamic cache and a static cache with a compiled decode step (what `auto` gives there). Reported:
+generated tokens per second (tokens up to each reply's stop; padding not counted) and the ratio to plain, from
+one process, one after the other, after a warm-up of each, with the load average before and after (the machine
+may be shared). The result is appended to bench/gen_results.md with the machine and the command.
 """
 
 from __future__ import annotations
@@ -85,6 +87,15 @@ def plain_generate(engine: HFChatGenerator, chats, k: int, generation: Generatio
     return produced
 
 
+# steep's engine settings measured beside plain generate: (label, cache, compile). On a CPU both caches, no compile
+# (what `auto` gives there: inductor takes tens of seconds, and a step here is mostly fp32 matmuls); on CUDA the dynamic cache and what `auto`
+# gives there, a static cache with a compiled (CUDA-graph) decode step.
+SETTINGS = {
+    "cpu": [("dynamic cache", "dynamic", "off"), ("static cache", "static", "off")],
+    "cuda": [("dynamic cache", "dynamic", "off"), ("static cache + torch.compile", "static", "on")],
+}
+
+
 def steep_generate(engine: HFChatGenerator, chats, k: int, generation: GenerationConfig) -> int:
     return sum(reply.completion_tokens for group in engine.sample(chats, k, generation, seed=0) for reply in group)
 
@@ -116,37 +127,60 @@ def main() -> None:
     model_dir = args.model or smollm2_dir()
     dtype = "bfloat16" if args.device == "cuda" else "float32"
     model, tokenizer = load_model(str(model_dir), device=args.device, dtype=dtype), load_tokenizer(str(model_dir))
-    engine = HFChatGenerator(model.eval(), tokenizer, args.device)
+    model.eval()
+    plain_engine = HFChatGenerator(model, tokenizer, args.device, cache="dynamic", compile="off")  # render + stop ids
+    engines = [(label, HFChatGenerator(model, tokenizer, args.device, cache=cache, compile=compiled))
+               for label, cache, compiled in SETTINGS["cuda" if args.device.startswith("cuda") else "cpu"]]  # fmt: skip
     chats = demo_prompts(args.prompts, tokenizer, args.prompt_tokens)
     generation = GenerationConfig(max_new_tokens=args.new_tokens, temperature=0.7, top_p=0.9, batch_size=args.batch)
-    warm = GenerationConfig(max_new_tokens=4, temperature=0.7, top_p=0.9, batch_size=args.batch)
-    plain_generate(engine, chats[: max(1, args.batch // args.k)], args.k, warm)
-    steep_generate(engine, chats[: max(1, args.batch // args.k)], args.k, warm)
+    # the warm-up runs the first batch of each side; on a GPU with every new token, so the compiled graph is built
+    # (and its CUDA graph recorded) for the cache length the timed run uses; on a CPU 4 tokens are enough
+    warm_tokens = args.new_tokens if args.device.startswith("cuda") else 4
+    warm = GenerationConfig(max_new_tokens=warm_tokens, temperature=0.7, top_p=0.9, batch_size=args.batch)
+    first_batch = chats[: max(1, args.batch // args.k)]
+    plain_generate(plain_engine, first_batch, args.k, warm)
+    for _, engine in engines:
+        steep_generate(engine, first_batch, args.k, warm)
 
+    load_before = os.getloadavg()
     torch.manual_seed(0)
-    plain_tokens, plain_s = timed(plain_generate, engine, chats, args.k, generation)
-    steep_tokens, steep_s = timed(steep_generate, engine, chats, args.k, generation)
-    prompt_lengths = [len(engine.render(c)) for c in chats]
-    plain_rate, steep_rate = plain_tokens / plain_s, steep_tokens / steep_s
+    plain_tokens, plain_s = timed(plain_generate, plain_engine, chats, args.k, generation)
+    measured = [(label, *timed(steep_generate, engine, chats, args.k, generation)) for label, engine in engines]
+    load_after = os.getloadavg()
+    prompt_lengths = [len(plain_engine.render(c)) for c in chats]
+    plain_rate = plain_tokens / plain_s
     machine = torch.cuda.get_device_name() if args.device == "cuda" else f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
     command = "python bench/gen.py " + " ".join(sys.argv[1:])
+    env_threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if "OMP_NUM_THREADS" in os.environ else ""
     lines = [
-        f"## {time.strftime('%Y-%m-%d')}: {model_dir.name}, {args.device} ({machine})",
+        f"## {time.strftime('%Y-%m-%d %H:%M')}: {model_dir.name}, {args.device} ({machine})",
         "",
-        f"`{command.strip()}`; torch {torch.__version__}; {args.prompts} prompts of {min(prompt_lengths)}-{max(prompt_lengths)} "
-        f"tokens, K={args.k}, {args.new_tokens} new tokens, batch {args.batch} rows, temperature 0.7, top-p 0.9.",
+        (
+            f"`{env_threads}{command.strip()}`; torch {torch.__version__}, transformers {transformers_version()}; {args.prompts} prompts of "
+            f"{min(prompt_lengths)}-{max(prompt_lengths)} tokens, K={args.k}, {args.new_tokens} new tokens, batch {args.batch} rows, "
+            f"temperature 0.7, top-p 0.9. Load average (1/5/15 min) before the timed runs {fmt_load(load_before)}, after {fmt_load(load_after)}."
+        ),
         "",
-        "| engine | generated tokens | seconds | tokens/s |",
-        "| --- | ---: | ---: | ---: |",
-        f"| plain `model.generate` | {plain_tokens} | {plain_s:.1f} | {plain_rate:.1f} |",
-        f"| steep `hf` (shared prefill, length-sorted) | {steep_tokens} | {steep_s:.1f} | {steep_rate:.1f} |",
-        "",
-        f"steep / plain: **{steep_rate / plain_rate:.2f}x** tokens/s.",
-        "",
+        "| engine | generated tokens | seconds | tokens/s | vs plain |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| plain `model.generate` | {plain_tokens} | {plain_s:.1f} | {plain_rate:.1f} | 1.00x |",
     ]
+    for label, tokens, seconds in measured:
+        lines.append(f"| steep `hf`, {label} | {tokens} | {seconds:.1f} | {tokens / seconds:.1f} | **{tokens / seconds / plain_rate:.2f}x** |")
+    lines.append("")
     print("\n".join(lines))
     with open(args.results, "a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+def transformers_version() -> str:
+    import transformers
+
+    return transformers.__version__
+
+
+def fmt_load(load: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in load)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from steep.schema import StrictModel
 
@@ -21,6 +21,18 @@ class HFEngineConfig(StrictModel):
     """Sample in this process with transformers (`steep.generate.hf`): the model being trained, as it is now."""
 
     kind: Literal["hf"] = "hf"
+    cache: Literal["auto", "dynamic", "static"] = Field(
+        "auto", description="KV cache: static = preallocated, written in place (needed by compile); auto = static where the model's layers allow it"
+    )
+    compile: Literal["auto", "off", "on"] = Field(
+        "auto", description="torch.compile the decode step (static cache); auto = on CUDA only (on a CPU it compiles for tens of seconds, not measured to pay off)"
+    )
+
+    @model_validator(mode="after")
+    def _compile_needs_a_static_cache(self) -> HFEngineConfig:
+        if self.compile == "on" and self.cache == "dynamic":
+            raise ValueError("compile: on needs cache: static or auto (a dynamic cache changes shape every step)")
+        return self
 
 
 class OpenAIEngineConfig(StrictModel):

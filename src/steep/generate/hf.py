@@ -8,17 +8,21 @@ Prompts are rendered with the model's own chat template (`add_generation_prompt=
 batch pads little, left-padded so every row ends at the same position, and generation stops at the model's
 end-of-turn tokens. `sample` computes each prompt's prefill once and shares its KV cache among the prompt's k
 samples: with 486-token prompts and 128 new tokens, plain `generate` on k copies of a prompt spends k prefills
-of 486 tokens for 128 decode steps; here one. The OpenAI-compatible engine (`steep.generate.openai_engine`) has
+of 486 tokens for 128 decode steps; here one. Decoding is `steep.generate.decode` (a static cache by default;
+on CUDA a compiled decode step; rows leave the batch when they stop), sampling `steep.generate.nucleus`
+(`bench/gen.py` measures it against plain `generate`). The OpenAI-compatible engine (`steep.generate.openai_engine`) has
 the same two methods, so dpo and rs sample from a vLLM server the same way.
 """
 
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 
 import torch
 
 from steep.generate.config import GenerationConfig
+from steep.generate.decode import DecodePlan, decode, static_supported
 from steep.generate.reply import GeneratedText
 from steep.model.template import end_of_turn_ids
 
@@ -26,14 +30,47 @@ __all__ = ["GeneratedText", "HFChatGenerator"]
 
 
 class HFChatGenerator:
-    def __init__(self, model, tokenizer, device: str):
+    """`cache` and `compile` as in `HFEngineConfig`: "auto" gives a static cache wherever the model's layers allow
+    one (full attention), and a compiled decode step on CUDA only."""
+
+    def __init__(self, model, tokenizer, device: str, cache: str = "auto", compile: str = "auto"):
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
         self.stop_ids = end_of_turn_ids(tokenizer, model)
-        # transformers 5.x renames `past_key_values` to `cache` (the old name warns, and goes in 5.40/6.0)
-        forward = getattr(getattr(model, "get_base_model", lambda: model)(), "forward", model.forward)
-        self._cache_keyword = "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
+        base = getattr(model, "get_base_model", lambda: model)()
+        parameters = inspect.signature(base.forward).parameters
+        on_cuda = str(device).startswith("cuda")
+        if compile == "on" and cache == "dynamic":
+            raise ValueError("compile: on needs a static cache")
+        # static on a CPU too: no per-step copy of the cache (bench/gen_results.md: 2.55x plain vs 2.24x dynamic)
+        static = cache == "static" or (cache == "auto" and static_supported(model))
+        compiled = compile == "on" or (compile == "auto" and on_cuda and static)
+        self._step = self._compiled_step(base, on_cuda) if compiled else None
+        self._static_pool: dict = {}
+        self.plan = DecodePlan(
+            max_new_tokens=1, stop_ids=self.stop_ids, pad_id=self.pad_id, temperature=0.0, top_p=1.0,
+            cache="static" if static or compiled else "dynamic",
+            # transformers 5.x renames `past_key_values` to `cache` (the old name warns, and goes in 5.40/6.0)
+            cache_keyword="cache" if "cache" in parameters else "past_key_values",
+            last_logits_only="logits_to_keep" in parameters,
+            # the exact top-p shortcut costs a host sync a step: worth it on a CPU (a full sort there costs ~40% of
+            # a 135M model's step), not on a GPU, where the sort is cheap and a sync stalls the queue
+            candidates=None if on_cuda else 64,
+            # compiled graphs are specialised to the cache length: round it up so batches share a graph
+            length_bucket=128 if compiled else 1,
+            check_every=8 if on_cuda else 1,
+            drop_finished=not compiled,
+        )  # fmt: skip
+
+    @staticmethod
+    def _compiled_step(base, on_cuda: bool):
+        """The model's call compiled the way `generate` compiles it (`get_compiled_call`): CUDA graphs on a GPU
+        ("reduce-overhead"); on a CPU (tests) plain inductor."""
+        from transformers import CompileConfig
+
+        return base.get_compiled_call(CompileConfig(mode="reduce-overhead" if on_cuda else "default"))
 
     def render(self, messages: list[dict], prefix: str | None = None) -> list[int]:
         """Prompt token ids: the conversation in the model's template, ready for the assistant's reply; `prefix`,
@@ -86,50 +123,21 @@ class HFChatGenerator:
             self.model.train()
         return results
 
-    def _prefill_shared(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int):
-        """The KV cache of every prompt but its last token, computed once and repeated for the prompt's k rows;
-        `generate` then runs only the last prompt token and the new ones. None when there is nothing to share."""
-        from transformers import DynamicCache
-
-        if k == 1 or input_ids.shape[1] < 2:
-            return None
-        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache(config=self.model.config)
-        self.model(
-            input_ids=input_ids[:, :-1], attention_mask=attention_mask[:, :-1], position_ids=positions[:, :-1],
-            use_cache=True, **{self._cache_keyword: cache},
-        )  # fmt: skip
-        cache.batch_repeat_interleave(k)
-        return cache
-
     def _generate_batch(self, prompts: list[list[int]], k: int, generation: GenerationConfig) -> list[GeneratedText]:
         """k replies for each of `prompts` (token ids), flat: prompt 0's k replies, then prompt 1's, ..."""
         width = max(len(p) for p in prompts)
-        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_ids[0]
-        input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+        input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
         attention_mask = torch.zeros((len(prompts), width), dtype=torch.long)
         for row, prompt in enumerate(prompts):
             input_ids[row, width - len(prompt) :] = torch.tensor(prompt)
             attention_mask[row, width - len(prompt) :] = 1
         input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
-        cache = self._prefill_shared(input_ids, attention_mask, k)
-        sampling = generation.temperature > 0
-        output = self.model.generate(
-            input_ids=input_ids.repeat_interleave(k, dim=0),
-            attention_mask=attention_mask.repeat_interleave(k, dim=0),
-            **({self._cache_keyword: cache} if cache is not None else {}),
-            max_new_tokens=generation.max_new_tokens,
-            do_sample=sampling,
-            temperature=generation.temperature if sampling else None,
-            top_p=generation.top_p if sampling else None,
-            top_k=None,
-            eos_token_id=self.stop_ids,
-            pad_token_id=pad_id,
-        )
+        plan = replace(self.plan, max_new_tokens=generation.max_new_tokens, temperature=generation.temperature, top_p=generation.top_p)
+        pool = self._static_pool if self._step is not None else None
+        output = decode(self.model, input_ids, attention_mask, k, plan, step=self._step, static_pool=pool).tolist()
         results = []
-        for row in range(output.shape[0]):
+        for row, new_tokens in enumerate(output):
             prompt = prompts[row // k]
-            new_tokens = output[row, width:].tolist()
             finish = "length"
             for index, token in enumerate(new_tokens):
                 if token in self.stop_ids:

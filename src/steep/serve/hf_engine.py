@@ -49,7 +49,9 @@ class HFEngine:
         self.model_name = model_name
         self.adapters: tuple[str, ...] = tuple(adapters)
         self.max_batch_size = max_batch_size
-        self.generator = HFChatGenerator(model, tokenizer, device)
+        # not compiled: the queue's batches vary in size and requests switch adapters, and each change would build
+        # (or, past dynamo's recompile limit, fall back from) a new graph; the static cache alone needs neither
+        self.generator = HFChatGenerator(model, tokenizer, device, compile="off")
 
     @contextmanager
     def _using(self, adapter: str | None):

@@ -238,7 +238,7 @@ def run(ctx: StageContext) -> dict:
     def sampler():
         """The engine that samples this round's answers from the current policy."""
         if server is None:
-            return HFChatGenerator(current_policy(), tokenizer, ctx.device)
+            return HFChatGenerator(current_policy(), tokenizer, ctx.device, cache=cfg.engine.cache, compile=cfg.engine.compile)
         if kept_dir is not None:  # the server holds the input model; the policy is an adapter on it
             server.use_adapter(f"steep-dpo-{ctx.work_dir.parent.name}-{kept_dir.parent.name}", kept_dir)
         return server

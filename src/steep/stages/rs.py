@@ -280,7 +280,7 @@ def run(ctx: StageContext) -> dict:
             ctx.log.info(f"round {r}: reusing {len(round_dialogues)} judged dialogues from an earlier attempt")
         else:
             if server is None:
-                generator = HFChatGenerator(policy, tokenizer, ctx.device)
+                generator = HFChatGenerator(policy, tokenizer, ctx.device, cache=cfg.engine.cache, compile=cfg.engine.compile)
             else:  # the server holds the input model; a later round's policy is the previous round's adapter
                 if r > 1:
                     server.use_adapter(f"steep-rs-{ctx.work_dir.parent.name}-round-{r - 1}", checkpoints / f"round-{r - 1}" / "adapter")
