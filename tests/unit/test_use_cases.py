@@ -39,8 +39,8 @@ def test_every_metric_is_split_by_use_case():
         {"model": "sft", "kind": "bpb"},  # nothing to split
     ]
     split = by_use_case(answers, UseCaseMatcher([CLAIMS, BANKING]))["sft"]
-    assert split["claims"] == {"rule_pass_rate": 0.5, "all_rules_pass_rate": 0.5, "format_adherence": 1.0, "win_rate_vs_previous": 0.5, "prompts": 2}
-    assert split["banking"] == {"rule_pass_rate": 0.5, "all_rules_pass_rate": 0.0, "reference_similarity": 0.25, "prompts": 1}
+    assert split["claims"] == {"rule_pass_rate": 0.5, "all_rules_pass_rate": 0.5, "format_adherence": 1.0, "win_rate_vs_previous": 0.5, "answers": 2}
+    assert split["banking"] == {"rule_pass_rate": 0.5, "all_rules_pass_rate": 0.0, "reference_similarity": 0.25, "answers": 1}
 
 
 def test_the_report_shows_a_row_per_use_case_and_metric(tmp_path):
@@ -48,11 +48,11 @@ def test_the_report_shows_a_row_per_use_case_and_metric(tmp_path):
     metrics_path = run / "eval" / "metrics.json"
     metrics = json.loads(metrics_path.read_text())
     for stage, rate in (("sft", 0.25), ("dpo", 0.75)):
-        metrics["models"][stage]["by_use_case"] = {"claims": {"all_rules_pass_rate": rate, "prompts": 4}}
+        metrics["models"][stage]["by_use_case"] = {"claims": {"all_rules_pass_rate": rate, "answers": 4}}
     metrics_path.write_text(json.dumps(metrics))
     html, md = write_report(run)
     page = html.read_text()
-    assert "Per use case" in page and "claims (4 prompts)" in page and "+0.500" in page
+    assert "Per use case" in page and "claims (≤4 answers)" in page and "+0.500" in page
     assert "## Per use case" in md.read_text()
 
 

@@ -117,8 +117,8 @@ def use_case_table(run: dict) -> tuple[list[str], list[tuple[str, str, list[Cell
             for value in values:
                 cells.append(_cell(value, previous, metric))
                 previous = value
-            prompts = max((split.get(use_case) or {}).get("prompts", 0) for split in models.values())
-            rows.append((f"{use_case} ({prompts} prompts)", metric.label, cells))
+            answers = max((split.get(use_case) or {}).get("answers", 0) for split in models.values())
+            rows.append((f"{use_case} (≤{answers} answers)", metric.label, cells))
     return list(models), rows
 
 

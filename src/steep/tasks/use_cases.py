@@ -2,7 +2,7 @@
 
     matcher = UseCaseMatcher(use_cases)                  # the pipeline's top-level `use_cases`
     matcher.of(messages, meta)                           # "claims", "banking" or None
-    by_use_case(answers, matcher)                        # {stage: {use_case: {metric: value, "prompts": n}}}
+    by_use_case(answers, matcher)                        # {stage: {use_case: {metric: value, "answers": n}}}
 
 A held-out row names its use case in `meta.use_case` (synth writes it); a row that does not is matched against
 each use case's `matches` regex (its user turns' text), first match wins; a use case without `matches` takes what
@@ -11,7 +11,7 @@ case claims are left out of the split (they still count in the overall numbers).
 
 From eval's `answers.jsonl` rows: `rule_pass_rate` / `all_rules_pass_rate` (rules tasks), `format_adherence`
 (format tasks: the record says whether the answer matched), `reference_similarity` and `win_rate_vs_previous`
-(the win-rate task), each with the number of prompts behind it.
+(the win-rate task), with the most answers behind any one of them.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _prompt_of(row: dict) -> list[dict]:
 
 
 def by_use_case(answers: Sequence[dict], matcher: UseCaseMatcher) -> dict[str, dict[str, dict]]:
-    """{stage: {use_case: {metric: mean, "prompts": n}}} over eval's answer rows, for every use case with a row."""
+    """{stage: {use_case: {metric: mean, "answers": n}}} over eval's answer rows, for every use case with a row."""
     sums: dict[tuple[str, str, str], list[float]] = {}
     for row in answers:
         use_case = matcher.of(_prompt_of(row), row.get("meta"))
@@ -56,7 +56,7 @@ def by_use_case(answers: Sequence[dict], matcher: UseCaseMatcher) -> dict[str, d
     for (stage, use_case, metric), values in sums.items():
         cell = out.setdefault(stage, {}).setdefault(use_case, {})
         cell[metric] = sum(values) / len(values)
-        cell["prompts"] = max(cell.get("prompts", 0), len(values))
+        cell["answers"] = max(cell.get("answers", 0), len(values))  # the most answers behind any one metric
     return out
 
 
