@@ -163,8 +163,9 @@ def test_the_demo_report_opens_in_chromium_and_its_charts_are_drawn(demo, tmp_pa
     assert console == [] and 'data-report-ready="1"' in dom and '<div id="report-errors"></div>' in dom
     for section in ("win rate", "loss", "leak", "gate"):
         assert section in dom.lower(), section
-    judge = metrics(demo, "eval")["eval_judge"]["identity"]
-    assert judge in dom and metrics(demo, "dpo")["judge"] in dom  # which judge judged what
+    # which judge judged what: the evaluation judge's identity, and the rules that trained dpo (in the lineage)
+    assert metrics(demo, "eval")["eval_judge"]["identity"] in dom
+    assert all(rule in dom for rule in metrics(demo, "dpo")["judge"].split(":")[-1].split(","))
     image = screenshot(tmp_path, report, "1200,9000")
     for stage in ("base", "sft", "dpo", "rs"):  # every model's colour is drawn (histograms, bars, lines)
         assert pixels_near(image, svg.STAGE_COLORS[stage], tolerance=3) > 300, stage
@@ -221,7 +222,7 @@ def test_kill_9_during_cpt_resumes_without_redoing_curate(demo, tmp_path):
     run_dir.mkdir()
     for stage in ("base", "curate"):
         shutil.copytree(demo["run_dir"] / stage, run_dir / stage)
-    pipeline = write_test_pipeline(demo["root"] / "data", run_dir, tmp_path / "pipeline.yaml", {"cpt.optim.checkpoint_steps": 2, "cpt.optim.max_steps": 8})
+    pipeline = write_test_pipeline(demo["root"] / "data", run_dir, tmp_path / "pipeline.yaml", {"cpt.optim.checkpoint_steps": 2, "cpt.optim.max_steps": 8, "gates": []})  # 8 steps: a forgetting gate would stop it
     curate_started = read_manifest(run_dir / "curate")["started_at"]
     process = subprocess.Popen([sys.executable, "-m", "steep", "run", str(pipeline), "--until", "cpt"], cwd=REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
