@@ -91,8 +91,8 @@ def run(ctx: StageContext) -> dict:
     tasks = [limited(task, max_docs=10**9, max_prompts=cfg.max_prompts, max_dialogues=cfg.max_dialogues) for task in cfg.tasks]
     winrate_prompts, references = ([], [])
     if cfg.winrate is not None:
-        rows = read_jsonl(cfg.winrate.heldout)[: cfg.winrate.max_prompts]
-        winrate_prompts, references = reference_prompts(rows, where=str(cfg.winrate.heldout))
+        gold_rows = read_jsonl(cfg.winrate.heldout)[: cfg.winrate.max_prompts]
+        winrate_prompts, references = reference_prompts(gold_rows, where=str(cfg.winrate.heldout))
     rows: dict[str, dict] = {}
     answers: list[dict] = []
     winrate_answers: dict[str, list[str]] = {}
