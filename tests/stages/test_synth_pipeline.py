@@ -9,16 +9,9 @@ import pytest
 from steep.artifacts import read_jsonl, read_manifest
 from steep.pipeline.config import validate_pipeline_config
 from steep.pipeline.runner import run_pipeline
+from tests.stages.test_chat_stages import RULES, SHORT, SMALL_LORA, TINY  # the chat stages' tiny settings
 
 pytestmark = pytest.mark.slow
-RULES = [
-    {"kind": "regex_present", "name": "cites_policy", "pattern": r"POL-\d{4}"},
-    {"kind": "max_words", "name": "word_limit", "max": 8},
-    {"kind": "min_words", "name": "substantive", "min": 3},
-]
-TINY = {"vocab_size": 320, "hidden_size": 32, "intermediate_size": 64, "num_layers": 2, "num_heads": 2}
-SMALL_LORA = {"r": 4, "alpha": 8}
-SHORT = {"max_new_tokens": 12, "temperature": 1.0, "batch_size": 64}
 GREEDY = {"max_new_tokens": 8, "temperature": 0.0}
 
 
