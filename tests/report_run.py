@@ -82,6 +82,49 @@ def eval_metrics(extras: bool = True) -> dict:
     return metrics
 
 
+# rs: four scenarios of three candidates, the third kept; in RS_CONTRAST the first candidate scored far lower
+# than the rest (the pair the report shows side by side), and in RS_NO_KEEPER every candidate tied below min_score
+RS_SCENARIOS, RS_ROLLOUTS, RS_TURNS = 4, 3, 3
+RS_CONTRAST, RS_NO_KEEPER = "rs-0002", "rs-0004"
+# model text is untrusted: the report must show it, not run it
+UNTRUSTED = "<script>alert('rs')</script> & <b>not bold</b>"
+LONG_REPLY = "Answer: " + "very long " * 300
+
+
+def _rs_dialogue(scenario: str, rollout: int, score: float, worst_score: float, kept: bool, reason: str | None, tied: bool = False) -> dict:
+    """One judged candidate as rs writes it; its worst turn is turn `rollout + 1`, and rollout 0 forgets the case
+    number on turn 2."""
+    worst = rollout % RS_TURNS
+    scores = [worst_score if turn == worst else 0.9 for turn in range(RS_TURNS)]
+    rationales = ["" if s == 0.9 else f"disclaimer: missing (rollout {rollout}, turn {turn + 1})" for turn, s in enumerate(scores)]
+    messages = [{"role": "system", "content": "You are Kestrel Mutual's support assistant."}]
+    for turn in range(1, RS_TURNS + 1):
+        reply = f"Answer: reply {turn} of rollout {rollout} on CASE-{scenario[-4:]}.\nSource: POL-1234"
+        if scenario == RS_CONTRAST and turn == 1:
+            reply = UNTRUSTED if rollout == 0 else LONG_REPLY if kept else reply
+        messages += [{"role": "user", "content": f"Question {turn} about case CASE-{scenario[-4:]}?"}, {"role": "assistant", "content": reply}]
+    misses = [{"turn": 2, "fact": "case_id"}] if rollout == 0 else []
+    return {
+        "scenario_id": scenario, "rollout": rollout, "round": 1, "messages": messages, "end_reason": "turn_limit",
+        "facts": [{"name": "case_id", "value": f"CASE-{scenario[-4:]}", "recall": "every_turn"}], "user_asks": {},
+        "turn_scores": scores, "turn_rationales": rationales, "worst_turn": worst + 1, "worst_turn_score": worst_score,
+        "worst_turn_rationale": rationales[worst], "rules_mean": sum(scores) / RS_TURNS, "fact_recall": 2 / 3 if misses else 1.0,
+        "fact_misses": misses, "score": score, "judge": "rules:2:cites_policy,disclaimer", "tied": tied,
+        "kept": kept, "reject_reason": reason,
+    }  # fmt: skip
+
+
+def rs_dialogues() -> list[dict]:
+    dialogues = []
+    for n in range(RS_SCENARIOS * RS_ROLLOUTS):
+        scenario, rollout = f"rs-{n // RS_ROLLOUTS:04d}", n % RS_ROLLOUTS
+        kept = rollout == RS_ROLLOUTS - 1
+        score = 0.35 if scenario == RS_CONTRAST and rollout == 0 else 0.6 + 0.03 * n
+        dialogues.append(_rs_dialogue(scenario, rollout, score, 0.5 + 0.03 * n, kept, None if kept else "not_top"))
+    dialogues += [_rs_dialogue(RS_NO_KEEPER, rollout, 0.3, 0.3, False, "below_min_score", tied=True) for rollout in range(RS_ROLLOUTS)]
+    return dialogues
+
+
 def write_run(run_dir: Path, *, eval_extras: bool = True, stages=("base", "curate", "cpt", "sft", "dpo", "rs", "eval", "serve")) -> Path:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -109,9 +152,10 @@ def write_run(run_dir: Path, *, eval_extras: bool = True, stages=("base", "curat
             rows.append({"phase": "dpo_round", "round": r, "prompts": 16, "pairs": 12 - r, "tie_rate": 0.2, "sampled_pass_rate": 0.7 + 0.05 * r, "heldout_rule_pass_rate": 0.75 + 0.05 * r, "win_rate_vs_previous": 0.55, "length_drift": -0.05})
         _write_jsonl(run_dir / "dpo" / "metrics.jsonl", rows)
     if "rs" in stages:
-        _manifest(run_dir, "rs", index["rs"], {"coherence_late_before": 0.6, "coherence_late_after": 0.7, "fact_recall_late_before": 0.2, "fact_recall_late_after": 0.4, "dialogues": 12, "kept": 4}, {"model": _model_input("dpo"), "scenarios": _file("data/rs_scenarios.jsonl")})
+        dialogues = rs_dialogues()
+        rs_metrics = {"coherence_late_before": 0.6, "coherence_late_after": 0.7, "fact_recall_late_before": 0.2, "fact_recall_late_after": 0.4, "dialogues": len(dialogues), "kept": sum(d["kept"] for d in dialogues), "scenarios_without_keeper": [RS_NO_KEEPER], "tied_scenarios": 1}
+        _manifest(run_dir, "rs", index["rs"], rs_metrics, {"model": _model_input("dpo"), "scenarios": _file("data/rs_scenarios.jsonl")})
         _write_jsonl(run_dir / "rs" / "metrics.jsonl", _loss_rows(LOSS_STEPS["rs"], 0.6))
-        dialogues = [{"scenario_id": f"rs-{n // 3:04d}", "rollout": n % 3, "round": 1, "score": 0.6 + 0.03 * n, "worst_turn_score": 0.5 + 0.03 * n, "fact_recall": 0.5, "kept": n % 3 == 2, "reject_reason": None if n % 3 == 2 else "not_top"} for n in range(12)]
         _write_jsonl(run_dir / "rs" / "dialogues.jsonl", dialogues)
     if "eval" in stages:
         metrics = eval_metrics(eval_extras)

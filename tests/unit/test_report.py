@@ -18,7 +18,7 @@ from steep.report.build import write_report
 from steep.report.collect import collect_run
 from steep.report.html import render_html
 from steep.report.markdown import render_markdown
-from tests.report_run import DPO_ROUNDS, DPO_STEPS, LOSS_STEPS, eval_metrics, write_run
+from tests.report_run import DPO_ROUNDS, DPO_STEPS, LOSS_STEPS, RS_CONTRAST, RS_NO_KEEPER, UNTRUSTED, eval_metrics, write_run
 
 SECTIONS = ("overview", "curation", "losses", "metrics", "winrate", "lengths", "dialogues", "leaks", "gates", "lineage")
 
@@ -91,6 +91,63 @@ def test_lengths_dialogues_and_lineage(tmp_path):
     assert dialogues.count("class='bar'") >= 2
     lineage = _section(page, "lineage")
     assert "rules: cites_policy, disclaimer" in lineage and "curate output" in lineage and "<code>data/lake.jsonl</code>" in lineage
+
+
+def test_rs_candidates_per_scenario_and_kept_fraction(tmp_path):
+    run = collect_run(write_run(tmp_path / "run"))
+    dialogues = _section(render_html(run), "dialogues")
+    assert "kept 4 of 15 (26.7%) candidate dialogues, in 4 of 5 scenarios" in dialogues
+    assert f"no keeper in 1 scenario(s) (no candidate scored &gt;= rs.min_score in any round): {RS_NO_KEEPER}" in dialogues
+    assert "tied in 1 scenario(s), counted per round" in dialogues
+    table = dialogues.split("Candidates per scenario")[1].split("A kept and a rejected conversation")[0]
+    rows = {cells[0]: cells[1:] for cells in (re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)) if cells}
+    # candidates, kept, best score, worst score, the keeper's fact recall, tied
+    assert rows["rs-0000"] == ["3", "1", "0.660", "0.600", "1.000", "no"]
+    assert rows[RS_CONTRAST] == ["3", "1", "0.840", "0.350", "1.000", "no"]
+    assert rows[RS_NO_KEEPER] == ["3", "0", "0.300", "0.300", "–", "yes"]
+    markdown = render_markdown(run)
+    assert "kept 4 of 15 (26.7%)" in markdown and f"| {RS_NO_KEEPER} | 3 | 0 | 0.300 | 0.300 | – | yes |" in markdown
+
+
+def test_a_kept_and_a_rejected_conversation_side_by_side(tmp_path):
+    run = collect_run(write_run(tmp_path / "run"))
+    # the scenario whose rejected candidate scored far below its keeper, not the first one with both
+    assert [(d["scenario_id"], d["rollout"]) for d in run["dialogue_pair"].values()] == [(RS_CONTRAST, 2), (RS_CONTRAST, 0)]
+    assert "messages" not in run["dialogues"][0]  # only the two shown dialogues are read in full
+    page = render_html(run)
+    pair = _section(page, "dialogues").split("<div class='pair'>")[1]
+    kept, rejected = pair.split("<div class='convo rejected'>")
+    assert "kept: rollout 2, round 1, score 0.840" in kept and "rejected (not_top): rollout 0, round 1, score 0.350" in rejected
+    for column, worst in ((kept, 3), (rejected, 1)):
+        assert column.count("<div class='msg assistant") == 3 and column.count("<div class='msg user'>") == 3
+        assert column.count("<div class='msg assistant worst'>") == 1
+        marked = column.split("<div class='msg assistant worst'>")[1]
+        assert f"assistant · turn {worst} · score" in marked and f"worst turn: disclaimer: missing (rollout {2 if column is kept else 0}, turn {worst})" in marked
+    assert "missed fact: case_id" in rejected and "missed fact" not in kept
+    assert "support assistant" not in pair  # the system prompt is left out
+    assert "more characters (rs/dialogues.jsonl)" in kept  # the long reply is cut
+    # model text is shown, never run
+    assert "&lt;script&gt;alert(&#x27;rs&#x27;)&lt;/script&gt; &amp; &lt;b&gt;not bold&lt;/b&gt;" in rejected
+    assert "alert('rs')" not in page and "<b>not bold" not in page
+    markdown = render_markdown(run)
+    shown = markdown.split(f"### A kept and a rejected conversation: scenario {RS_CONTRAST}")[1].split("## Leak tests")[0]
+    assert shown.index("#### kept") < shown.index("#### rejected") and shown.count("**worst turn**") == 2
+    assert "**assistant, turn 3, score 0.740** — **worst turn**: ` disclaimer: missing (rollout 2, turn 3) `" in shown
+    assert f"```text\n{UNTRUSTED}\n```" in shown  # verbatim inside a fence: Markdown and HTML in it do nothing
+
+
+def test_no_side_by_side_without_a_rejected_dialogue_or_an_rs_stage(tmp_path):
+    run_dir = write_run(tmp_path / "run")
+    path = run_dir / "rs" / "dialogues.jsonl"
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines() if json.loads(line)["kept"]))
+    run = collect_run(run_dir)
+    assert run["dialogue_pair"] is None
+    dialogues = _section(render_html(run), "dialogues")
+    assert "kept 4 of 4 (100.0%)" in dialogues and "class='pair'" not in dialogues
+    assert "A kept and a rejected conversation" not in render_markdown(run)
+    no_rs = collect_run(write_run(tmp_path / "no_rs", stages=("base", "sft", "eval")))
+    assert no_rs["dialogues"] == [] and no_rs["dialogue_pair"] is None
+    assert "id='dialogues'" not in render_html(no_rs) and "Candidates per scenario" not in render_markdown(no_rs)
 
 
 def test_page_is_self_contained(tmp_path):

@@ -12,6 +12,7 @@ read tolerantly (a bad JSON line is skipped) because a report must still open fo
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from steep.artifacts import MANIFEST_NAME
@@ -27,18 +28,23 @@ def _json(path: Path):
         return None
 
 
-def _rows(path: Path) -> list[dict]:
+def _iter_rows(path: Path) -> Iterator[dict]:
+    """A JSONL file's dict rows, one line at a time: rs's dialogues.jsonl holds every candidate's whole
+    conversation, and a caller that keeps a few keys of each should not hold all of them at once."""
     if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue  # a torn last line of a killed run: the rest is still worth showing
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
+        return
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a torn last line of a killed run: the rest is still worth showing
+            if isinstance(row, dict):
+                yield row
+
+
+def _rows(path: Path) -> list[dict]:
+    return list(_iter_rows(path))
 
 
 def _number(value) -> bool:
@@ -95,9 +101,55 @@ def answer_lengths(eval_dir: Path) -> dict[str, list[int]]:
 
 
 def rs_dialogues(stage_dir: Path) -> list[dict]:
-    """rs's judged dialogues, reduced to what the kept-vs-rejected section shows."""
-    keys = ("scenario_id", "rollout", "round", "score", "worst_turn_score", "fact_recall", "rules_mean", "reject_reason", "end_reason")
-    return [{"kept": bool(row.get("kept")), **{key: row.get(key) for key in keys}} for row in _rows(stage_dir / "dialogues.jsonl")]
+    """rs's judged dialogues, reduced to what the kept-vs-rejected section shows (no messages: see rs_pair)."""
+    keys = ("scenario_id", "rollout", "round", "score", "worst_turn_score", "fact_recall", "rules_mean", "reject_reason", "end_reason", "tied")
+    return [{"kept": bool(row.get("kept")), **{key: row.get(key) for key in keys}} for row in _iter_rows(stage_dir / "dialogues.jsonl")]
+
+
+# what the side-by-side conversations need beyond a reduced dialogue; only the two shown are read in full
+CONVERSATION_KEYS = ("messages", "turn_scores", "turn_rationales", "worst_turn", "worst_turn_rationale", "fact_misses")
+
+
+def _dialogue_key(dialogue: dict) -> tuple[str, ...]:
+    # one candidate of one round; str() so a malformed id still compares instead of raising
+    return tuple(str(dialogue.get(key)) for key in ("scenario_id", "round", "rollout"))
+
+
+def contrast_pair(dialogues: list[dict]) -> tuple[dict, dict] | None:
+    """(kept, rejected) from the scenario where the best keeper beat the worst rejected candidate by the most:
+    the clearest example of what selection keeps and what it throws away. None when no scenario has both."""
+    best_kept: dict[str, dict] = {}
+    worst_rejected: dict[str, dict] = {}
+    for dialogue in dialogues:
+        if not _number(dialogue.get("score")):
+            continue
+        scenario = str(dialogue.get("scenario_id"))
+        side, pick = (best_kept, max) if dialogue["kept"] else (worst_rejected, min)
+        held = side.get(scenario)
+        side[scenario] = dialogue if held is None else pick(held, dialogue, key=lambda d: d["score"])
+    shared = [scenario for scenario in best_kept if scenario in worst_rejected]
+    if not shared:
+        return None
+    scenario = max(shared, key=lambda s: best_kept[s]["score"] - worst_rejected[s]["score"])
+    return best_kept[scenario], worst_rejected[scenario]
+
+
+def rs_pair(stage_dir: Path, dialogues: list[dict]) -> dict | None:
+    """{kept, rejected}: the contrast pair's reduced dialogues with their conversations (CONVERSATION_KEYS),
+    read by a second pass over dialogues.jsonl. None without a pair, or when the file no longer holds it."""
+    pair = contrast_pair(dialogues)
+    if pair is None:
+        return None
+    wanted = {_dialogue_key(dialogue): dialogue for dialogue in pair}
+    found: dict[tuple[str, ...], dict] = {}
+    for row in _iter_rows(stage_dir / "dialogues.jsonl"):
+        key = _dialogue_key(row)
+        if key in wanted and key not in found:
+            found[key] = {**wanted[key], **{name: row.get(name) for name in CONVERSATION_KEYS}}
+            if len(found) == len(wanted):
+                break
+    kept, rejected = (found.get(_dialogue_key(dialogue)) for dialogue in pair)
+    return {"kept": kept, "rejected": rejected} if kept and rejected else None
 
 
 def describe_judge(judge) -> str | None:
@@ -176,6 +228,7 @@ def collect_run(run_dir: Path, *, eval_dir: Path | None = None, eval_metrics: di
     models = {name: models[name] for name in sorted(models, key=lambda name: stage_names.index(name) if name in stage_names else len(stage_names))}
     curate = manifests.get("curate")
     rs_dir = run_dir / "rs"
+    dialogues = rs_dialogues(rs_dir)
     found = {
         "run_dir": str(run_dir),
         "stages": {stage: {"status": m.get("status"), "wall_time_s": m.get("wall_time_s"), "metrics": m.get("metrics") or {}} for stage, m in manifests.items()},
@@ -189,7 +242,8 @@ def collect_run(run_dir: Path, *, eval_dir: Path | None = None, eval_metrics: di
             "gates": _gates(eval_metrics.get("gates")),
         },
         "answer_lengths": answer_lengths(eval_dir),
-        "dialogues": rs_dialogues(rs_dir),
+        "dialogues": dialogues,
+        "dialogue_pair": rs_pair(rs_dir, dialogues),
         "lineage": [lineage(stage, manifest, stage_names) for stage, manifest in manifests.items()],
     }
     eval_judge = eval_metrics.get("eval_judge")

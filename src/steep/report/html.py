@@ -16,6 +16,8 @@ import html
 from steep.report import svg
 from steep.report.tables import (
     Cell,
+    conversation_title,
+    conversation_turns,
     dialogue_summary,
     dpo_round_rows,
     eval_table,
@@ -24,10 +26,13 @@ from steep.report.tables import (
     gate_summary,
     headlines,
     judge_text,
+    kept_fraction,
     leak_summary,
     lm_eval_table,
     moves_table,
     per_rule_table,
+    scenario_table,
+    selection_notes,
     short_hash,
     use_case_table,
     win_rate_rows,
@@ -48,6 +53,11 @@ th{background:#f6f6f6;font-weight:600;cursor:pointer;user-select:none}td.l,th.l{
 .scroll{overflow-x:auto;max-width:100%}.chart{display:block;max-width:100%;height:auto}code{font-size:12px;background:#f4f4f4;padding:1px 4px;border-radius:3px}
 .banner{border-radius:6px;padding:8px 12px;margin:8px 0;font-weight:600}.banner.ok{background:#e8f5e9;color:#1a7f37}.banner.ko{background:#fdecea;color:#c62828}
 .banner.none{background:#f4f4f4;color:#666;font-weight:400}#report-errors:empty{display:none}#report-errors{color:#c62828}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:16px;align-items:start}.convo{min-width:0}.convo h4{font-size:14px;margin:0 0 6px}
+.convo.kept h4{color:#1a7f37}.convo.rejected h4{color:#c62828}@media (max-width:760px){.pair{grid-template-columns:1fr}}
+.msg{border:1px solid #e4e4e4;border-left:4px solid #e4e4e4;border-radius:6px;padding:6px 10px;margin:6px 0;font-size:13px}.msg.user{background:#f6f8fb}
+.msg .who{font-size:11px;color:#666}.msg .text{white-space:pre-wrap;overflow-wrap:anywhere}.msg .cut{color:#666;font-style:italic}
+.msg.worst{border-left-color:#c62828;background:#fdf3f2}.msg .why{color:#c62828;font-weight:600;font-size:12px;margin-top:4px}.msg .miss{color:#9a5b00;font-size:12px;margin-top:2px}
 """
 # Runs before anything else so that an error in any later script is caught and written where a test can read it.
 ERROR_TRAP = """window.__reportErrors=[];window.addEventListener('error',function(e){window.__reportErrors.push(String(e.message));
@@ -61,7 +71,8 @@ rows.forEach(function(r){body.appendChild(r);});th.setAttribute('data-asc',asc?'
 document.documentElement.setAttribute('data-report-ready','1');})();"""
 
 
-# a production rs judges thousands of dialogues: the page lists this many, the file keeps them all
+# a production rs judges thousands of dialogues: the page lists this many (and this many scenarios), the file
+# keeps them all
 MAX_DIALOGUE_ROWS = 300
 
 
@@ -219,7 +230,36 @@ def _dialogues(run: dict) -> str:
     rows = [[d.get("scenario_id"), d.get("rollout"), d.get("round"), "kept" if d["kept"] else (d.get("reject_reason") or "rejected"), d.get("score"), d.get("worst_turn_score"), d.get("fact_recall")] for d in dialogues[:MAX_DIALOGUE_ROWS]]
     shown = "every dialogue" if len(dialogues) <= MAX_DIALOGUE_ROWS else f"the first {MAX_DIALOGUE_ROWS} of {len(dialogues)} dialogues (all of them: rs/dialogues.jsonl)"
     detail = f"<details><summary>{shown}</summary>" + _table(["scenario", "rollout", "round", "outcome", "score", "worst turn", "fact recall"], rows, left=1) + "</details>"
-    return _section("dialogues", "rs: kept vs rejected dialogues", chart + table + reasons + detail)
+    return _section("dialogues", "rs: kept vs rejected dialogues", chart + table + reasons + _scenarios(run) + _conversation_pair(run) + detail)
+
+
+def _scenarios(run: dict) -> str:
+    headers, rows = scenario_table(run)
+    notes = "".join(f"<p class='note'>{_e(note)}</p>" for note in selection_notes(run))
+    more = f"<p class='note'>the first {MAX_DIALOGUE_ROWS} of {len(rows)} scenarios</p>" if len(rows) > MAX_DIALOGUE_ROWS else ""
+    return f"<h3>Candidates per scenario</h3><p>{_e(kept_fraction(run))}</p>{notes}" + _table(headers, rows[:MAX_DIALOGUE_ROWS]) + more
+
+
+def _turn(turn: dict) -> str:
+    """One message of a shown conversation; the worst assistant turn gets a red border and the judge's reason."""
+    worst = " worst" if turn.get("worst") else ""
+    label = "user" if turn["role"] == "user" else f"assistant · turn {turn['turn']} · score {fmt(turn['score'])}"
+    # every turn's reason is a hover away; the worst turn's is spelled out below it
+    hover = f" title='{_e(turn['rationale'])}'" if turn.get("rationale") else ""
+    cut = f"<span class='cut'> … {turn['cut']} more characters (rs/dialogues.jsonl)</span>" if turn["cut"] else ""
+    marks = f"<div class='why'>worst turn: {_e(turn['rationale'] or '–')}</div>" if worst else ""
+    if turn.get("misses"):
+        marks += f"<div class='miss'>missed fact: {_e(', '.join(turn['misses']))}</div>"
+    return f"<div class='msg {turn['role']}{worst}'><div class='who'{hover}>{_e(label)}</div><div class='text'>{_e(turn['text'])}{cut}</div>{marks}</div>"
+
+
+def _conversation_pair(run: dict) -> str:
+    pair = run["dialogue_pair"]
+    if not pair:
+        return ""
+    columns = "".join(f"<div class='convo {side}'><h4>{_e(conversation_title(dialogue))}</h4>{''.join(_turn(turn) for turn in conversation_turns(dialogue))}</div>" for side, dialogue in pair.items())
+    note = "<p class='note'>From the scenario where the kept candidate beat a rejected one by the most. Red: each conversation's worst turn (what the worst-turn term of its score counts), with the judge's reason; hover any turn's score for its reason. System prompt left out.</p>"
+    return f"<h3>A kept and a rejected conversation: scenario {_e(pair['kept'].get('scenario_id'))}</h3>{note}<div class='pair'>{columns}</div>"
 
 
 def _leaks(run: dict) -> str:

@@ -7,8 +7,12 @@ for a pull request, a chat message or a terminal.
 
 from __future__ import annotations
 
+import re
+
 from steep.report.tables import (
     Cell,
+    conversation_title,
+    conversation_turns,
     dialogue_summary,
     dpo_round_rows,
     eval_table,
@@ -17,11 +21,14 @@ from steep.report.tables import (
     gate_summary,
     headlines,
     judge_text,
+    kept_fraction,
     leak_summary,
     lm_eval_table,
     use_case_table,
     moves_table,
     per_rule_table,
+    scenario_table,
+    selection_notes,
     short_hash,
     win_rate_rows,
     win_rates,
@@ -41,6 +48,59 @@ def _table(headers: list[str], rows: list[list]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" if i == 0 else "---:" for i, _ in enumerate(headers)) + " |"]
     lines += ["| " + " | ".join(c if isinstance(c, str) else _md(c) for c in row) + " |" for row in rows]
     return lines + [""]
+
+
+# a pull request comment stays readable: the HTML report lists more, rs/dialogues.jsonl all of them
+MAX_SCENARIO_ROWS = 50
+
+
+def _code_span(text: str) -> str:
+    """`text` verbatim (model and judge text: no Markdown or HTML in it takes effect), on one line."""
+    text = " ".join(str(text).split())
+    ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{ticks} {text} {ticks}"
+
+
+def _fenced(text: str) -> list[str]:
+    """`text` verbatim in a fenced block, the fence longer than any backtick run inside it."""
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return [f"{fence}text", *text.splitlines(), fence, ""]
+
+
+def _scenarios(run: dict) -> list[str]:
+    headers, rows = scenario_table(run)
+    notes = selection_notes(run)
+    lines = ["### Candidates per scenario", "", kept_fraction(run), ""]
+    lines += [f"- {note}" for note in notes] + ([""] if notes else [])
+    lines += _table(headers, rows[:MAX_SCENARIO_ROWS])
+    if len(rows) > MAX_SCENARIO_ROWS:
+        lines += [f"(the first {MAX_SCENARIO_ROWS} of {len(rows)} scenarios)", ""]
+    return lines
+
+
+def _conversation(dialogue: dict) -> list[str]:
+    lines = []
+    for turn in conversation_turns(dialogue):
+        if turn["role"] == "user":
+            lines += ["**user**", ""]
+        else:
+            worst = f" — **worst turn**: {_code_span(turn['rationale'] or '–')}" if turn["worst"] else ""
+            misses = f" (missed fact: {', '.join(turn['misses'])})" if turn["misses"] else ""
+            lines += [f"**assistant, turn {turn['turn']}, score {fmt(turn['score'])}**{worst}{misses}", ""]
+        lines += _fenced(turn["text"])
+        if turn["cut"]:
+            lines += [f"(… {turn['cut']} more characters: rs/dialogues.jsonl)", ""]
+    return lines
+
+
+def _conversation_pair(run: dict) -> list[str]:
+    pair = run["dialogue_pair"]
+    if not pair:
+        return []
+    lines = [f"### A kept and a rejected conversation: scenario {pair['kept'].get('scenario_id')}", "", "From the scenario where the kept candidate beat a rejected one by the most; system prompt left out.", ""]
+    for side, dialogue in pair.items():
+        lines += [f"#### {side}", "", conversation_title(dialogue), ""] + _conversation(dialogue)
+    return lines
 
 
 def render_markdown(run: dict, html_name: str = "report.html") -> str:
@@ -105,6 +165,7 @@ def render_markdown(run: dict, html_name: str = "report.html") -> str:
         lines += _table(["", "dialogues", "mean score", "mean worst-turn score"], [[name, summary[name], summary["mean_score"][name], summary["mean_worst_turn"][name]] for name in ("kept", "rejected")])
         if summary["reasons"]:
             lines += _table(["why rejected", "dialogues"], [[reason, count] for reason, count in summary["reasons"].items()])
+        lines += _scenarios(run) + _conversation_pair(run)
 
     lines += ["## Leak tests", "", leak_summary(run["eval"]["leaks"]), ""]
     hits = (run["eval"]["leaks"] or {}).get("hits") if isinstance(run["eval"]["leaks"], dict) else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from steep.chat import message_text
 from steep.tasks.names import EVAL_METRICS, HEADLINE, STAGE_MOVES, Metric, before_after
 
 # eval's pairwise columns (names from ARCHITECTURE.md); 0.5 means "no better, no worse than the previous stage".
@@ -204,6 +205,112 @@ def dialogue_summary(run: dict) -> dict:
         "mean_worst_turn": {"kept": mean(kept, "worst_turn_score"), "rejected": mean(rejected, "worst_turn_score")},
         "reasons": dict(sorted(reasons.items(), key=lambda item: -item[1])),
     }
+
+
+def scenario_table(run: dict) -> tuple[list[str], list[list]]:
+    """One row per rs scenario, in the order rs rolled them out: candidates, kept, best and worst score, and the
+    kept dialogue's fact recall (the best keeper's, when several rounds kept one). A `tied` column (every
+    candidate scored the same: keeping "the best" was a coin flip) only when some scenario tied."""
+    by_scenario: dict[str, list[dict]] = {}
+    for dialogue in run["dialogues"]:
+        by_scenario.setdefault(str(dialogue.get("scenario_id")), []).append(dialogue)
+    rows = []
+    for scenario, group in by_scenario.items():
+        scores = [score for score in (number(d.get("score")) for d in group) if score is not None]
+        keepers = [d for d in group if d["kept"]]
+        best_keeper = max(keepers, key=lambda d: number(d.get("score")) or 0.0, default=None)
+        recall = number(best_keeper.get("fact_recall")) if best_keeper else None
+        rows.append([scenario, len(group), len(keepers), max(scores, default=None), min(scores, default=None), recall, any(d.get("tied") for d in group)])
+    headers = ["scenario", "candidates", "kept", "best score", "worst score", "kept fact recall", "tied"]
+    if not any(row[-1] for row in rows):
+        return headers[:-1], [row[:-1] for row in rows]
+    return headers, rows
+
+
+def kept_fraction(run: dict) -> str | None:
+    """`kept N of M (x%) candidate dialogues, in S of T scenarios`: how picky rs's selection was."""
+    dialogues = run["dialogues"]
+    if not dialogues:
+        return None
+    kept = sum(d["kept"] for d in dialogues)
+    scenarios = {str(d.get("scenario_id")) for d in dialogues}
+    with_keeper = {str(d.get("scenario_id")) for d in dialogues if d["kept"]}
+    return f"kept {kept} of {len(dialogues)} ({kept / len(dialogues):.1%}) candidate dialogues, in {len(with_keeper)} of {len(scenarios)} scenarios"
+
+
+# ids a note names before it says "..."; the manifest holds them all
+MAX_NAMED_SCENARIOS = 20
+
+
+def selection_notes(run: dict) -> list[str]:
+    """What rs's selection warned about, from its manifest's metrics: scenarios where no candidate passed, and
+    how many scenarios (counted per round) had every candidate score the same."""
+    metrics = run["stages"].get("rs", {}).get("metrics", {})
+    notes = []
+    without = metrics.get("scenarios_without_keeper")
+    if isinstance(without, list) and without:
+        named = ", ".join(str(s) for s in without[:MAX_NAMED_SCENARIOS]) + (", ..." if len(without) > MAX_NAMED_SCENARIOS else "")
+        notes.append(f"no keeper in {len(without)} scenario(s) (no candidate scored >= rs.min_score in any round): {named}")
+    tied = number(metrics.get("tied_scenarios"))
+    if tied:
+        notes.append(f"tied in {int(tied)} scenario(s), counted per round: every candidate scored the same, so the judge could not pick a best")
+    return notes
+
+
+# a message longer than this is cut in the report; rs/dialogues.jsonl keeps the whole text
+MAX_MESSAGE_CHARS = 1200
+
+
+def _turn_misses(dialogue: dict) -> dict[int, list[str]]:
+    misses: dict[int, list[str]] = {}
+    for miss in dialogue.get("fact_misses") or []:
+        if isinstance(miss, dict) and isinstance(miss.get("turn"), int):
+            misses.setdefault(miss["turn"], []).append(str(miss.get("fact")))
+    return misses
+
+
+def _at(values, turn: int):
+    """The 1-based `turn`'s entry of a per-turn list, or None when the list is missing or short."""
+    return values[turn - 1] if isinstance(values, list) and 0 < turn <= len(values) else None
+
+
+def conversation_turns(dialogue: dict) -> list[dict]:
+    """A dialogue's user and assistant messages, in order, as `{role, text, cut}` (`cut`: characters left out
+    past MAX_MESSAGE_CHARS); assistant messages add `turn` (1-based), `score`, `rationale`, `worst` and `misses`
+    (the facts it failed to give back). The system prompt is left out: every candidate of a scenario shares it."""
+    misses = _turn_misses(dialogue)
+    turns, assistant_turn, user_turn = [], 0, 0
+    for message in dialogue.get("messages") or []:
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("user", "assistant"):
+            continue
+        text = message_text(message)
+        turn = {"role": role, "text": text[:MAX_MESSAGE_CHARS], "cut": max(len(text) - MAX_MESSAGE_CHARS, 0)}
+        if role == "user":
+            user_turn += 1
+        else:
+            assistant_turn += 1
+            worst = assistant_turn == dialogue.get("worst_turn")
+            turn |= {
+                "turn": assistant_turn,
+                "score": number(_at(dialogue.get("turn_scores"), assistant_turn)),
+                "rationale": (dialogue.get("worst_turn_rationale") if worst else None) or _at(dialogue.get("turn_rationales"), assistant_turn),
+                "worst": worst,
+                # fact recall numbers a reply by the user messages before it (tasks.metrics.fact_checks)
+                "misses": misses.get(user_turn, []),
+            }
+        turns.append(turn)
+    return turns
+
+
+def conversation_title(dialogue: dict) -> str:
+    """`kept: rollout 2, round 1, score 0.840, fact recall 1.000, ended: goal_reached` (`rejected (not_top): ...`
+    for a rejected one)."""
+    outcome = "kept" if dialogue["kept"] else f"rejected ({dialogue.get('reject_reason') or 'no reason given'})"
+    details = [f"rollout {fmt(dialogue.get('rollout'))}", f"round {fmt(dialogue.get('round'))}", f"score {fmt(number(dialogue.get('score')))}", f"fact recall {fmt(number(dialogue.get('fact_recall')))}"]
+    if dialogue.get("end_reason"):
+        details.append(f"ended: {dialogue['end_reason']}")
+    return f"{outcome}: {', '.join(details)}"
 
 
 def gate_summary(gates) -> str:
