@@ -153,7 +153,7 @@ def write_run(run_dir: Path, *, eval_extras: bool = True, stages=("base", "curat
         _write_jsonl(run_dir / "dpo" / "metrics.jsonl", rows)
     if "rs" in stages:
         dialogues = rs_dialogues()
-        rs_metrics = {"coherence_late_before": 0.6, "coherence_late_after": 0.7, "fact_recall_late_before": 0.2, "fact_recall_late_after": 0.4, "dialogues": len(dialogues), "kept": sum(d["kept"] for d in dialogues), "scenarios_without_keeper": [RS_NO_KEEPER], "tied_scenarios": 1}
+        rs_metrics = {"coherence_late_before": 0.6, "coherence_late_after": 0.7, "fact_recall_late_before": 0.2, "fact_recall_late_after": 0.4, "dialogues": len(dialogues), "kept": sum(d["kept"] for d in dialogues), "scenarios_without_keeper": [RS_NO_KEEPER], "tied_scenarios": 1, "rounds": [{"round": 1, "scenarios_with_due_facts": 3, "scenarios_with_recalling_candidate": 1}]}
         _manifest(run_dir, "rs", index["rs"], rs_metrics, {"model": _model_input("dpo"), "scenarios": _file("data/rs_scenarios.jsonl")})
         _write_jsonl(run_dir / "rs" / "metrics.jsonl", _loss_rows(LOSS_STEPS["rs"], 0.6))
         _write_jsonl(run_dir / "rs" / "dialogues.jsonl", dialogues)

@@ -99,6 +99,7 @@ def test_rs_candidates_per_scenario_and_kept_fraction(tmp_path):
     assert "kept 4 of 15 (26.7%) candidate dialogues, in 4 of 5 scenarios" in dialogues
     assert f"no keeper in 1 scenario(s) (no candidate scored &gt;= rs.min_score in any round): {RS_NO_KEEPER}" in dialogues
     assert "tied in 1 scenario(s), counted per round" in dialogues
+    assert "round 1: a candidate gave a due fact back in 1 of 3 scenario(s)" in dialogues
     table = dialogues.split("Candidates per scenario")[1].split("A kept and a rejected conversation")[0]
     rows = {cells[0]: cells[1:] for cells in (re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)) if cells}
     # candidates, kept, best score, worst score, the keeper's fact recall, tied

@@ -169,3 +169,15 @@ def test_turns_the_judge_failed_stay_as_context_without_loss():
     assert [m["content"] for m in chat] == [m["content"] for m in dialogue["messages"]]  # nothing dropped
     assert training_messages(dialogue, 0.0) == dialogue["messages"]
     assert training_messages({**dialogue, "turn_scores": [0.5, 0.25, 0.5]}, 0.75) is None  # no turn left to learn from
+
+
+def test_fact_recall_spread_counts_scenarios_where_selection_can_raise_recall():
+    from steep.stages.rs import fact_recall_spread
+
+    dialogues = [
+        {"scenario_id": "a", "fact_recall": 0.0}, {"scenario_id": "a", "fact_recall": 0.5},   # one candidate recalls
+        {"scenario_id": "b", "fact_recall": 0.0}, {"scenario_id": "b", "fact_recall": 0.0},   # none does
+        {"scenario_id": "c", "fact_recall": None},                                             # nothing was due
+    ]
+    assert fact_recall_spread(dialogues) == {"scenarios_with_due_facts": 2, "scenarios_with_recalling_candidate": 1}
+    assert fact_recall_spread([]) == {"scenarios_with_due_facts": 0, "scenarios_with_recalling_candidate": 0}

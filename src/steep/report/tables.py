@@ -254,6 +254,11 @@ def selection_notes(run: dict) -> list[str]:
     tied = number(metrics.get("tied_scenarios"))
     if tied:
         notes.append(f"tied in {int(tied)} scenario(s), counted per round: every candidate scored the same, so the judge could not pick a best")
+    for info in metrics.get("rounds") or []:
+        due, recalled = (number(info.get(key)) if isinstance(info, dict) else None for key in ("scenarios_with_due_facts", "scenarios_with_recalling_candidate"))
+        if due and recalled is not None and recalled < due:
+            notes.append(f"round {info.get('round')}: a candidate gave a due fact back in {int(recalled)} of {int(due)} scenario(s); "
+                         "selection cannot raise fact recall in the others")
     return notes
 
 

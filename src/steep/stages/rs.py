@@ -191,6 +191,25 @@ def select(dialogues: list[dict], cfg: RsConfig, pooled: list[dict] = ()) -> dic
     return {"kept": kept, "tied": tied, "without_keeper": without}
 
 
+def fact_recall_spread(dialogues: list[dict]) -> dict:
+    """How many scenarios had a fact due, and in how many at least one candidate gave a due fact back: selection
+    can raise fact recall only through the second kind."""
+    best: dict[str, float] = {}
+    for dialogue in dialogues:
+        if dialogue.get("fact_recall") is not None:
+            best[dialogue["scenario_id"]] = max(best.get(dialogue["scenario_id"], 0.0), dialogue["fact_recall"])
+    return {"scenarios_with_due_facts": len(best), "scenarios_with_recalling_candidate": sum(v > 0 for v in best.values())}
+
+
+def _warn_no_recall(ctx: StageContext, info: dict) -> None:
+    if info["scenarios_with_due_facts"] and not info["scenarios_with_recalling_candidate"]:
+        ctx.log.warning(
+            f"rs round {info['round']}: facts were due in {info['scenarios_with_due_facts']} scenarios and no candidate "
+            "gave a single one back, so selection cannot raise fact recall (the model may not copy them at all). "
+            "Try rs.hint_prefill, more rollouts_per_scenario or candidates_per_turn, or a stronger model."
+        )
+
+
 def _warn_ties(ctx: StageContext, round_index: int, dialogues: list[dict], tied: list[str], n_scenarios: int) -> None:
     if not tied:
         return
@@ -290,6 +309,7 @@ def run(ctx: StageContext) -> dict:
             write_jsonl(round_dir / "dialogues.jsonl", round_dialogues)  # written last: its presence means the round is judged
         dialogues += round_dialogues
         pool += [d for d in round_dialogues if d["kept"]]
+        info = {**info, **fact_recall_spread(round_dialogues)}  # from the dialogues: a reused round gets it too
         rounds.append(info)
         _report_round(ctx, info, round_dialogues)
         if not pool:
@@ -354,6 +374,7 @@ def _report_round(ctx: StageContext, info: dict, round_dialogues: list[dict]) ->
     ctx.log.info(f"round {info['round']}: {info['dialogues']} dialogues, mean score {mean_all:.3f}; kept {info['kept']}, mean {_fmt(_mean(d['score'] for d in kept))}")
     n_scenarios = len({d["scenario_id"] for d in round_dialogues})
     _warn_ties(ctx, info["round"], round_dialogues, info["tied"], n_scenarios)
+    _warn_no_recall(ctx, info)
     if info["without_keeper"]:
         ctx.log.warning(f"rs round {info['round']}: no candidate scored >= rs.min_score in {len(info['without_keeper'])} scenarios: {', '.join(info['without_keeper'])}")
 
