@@ -181,3 +181,22 @@ def test_fact_recall_spread_counts_scenarios_where_selection_can_raise_recall():
     ]
     assert fact_recall_spread(dialogues) == {"scenarios_with_due_facts": 2, "scenarios_with_recalling_candidate": 1}
     assert fact_recall_spread([]) == {"scenarios_with_due_facts": 0, "scenarios_with_recalling_candidate": 0}
+
+
+def test_replay_draws_ratio_times_the_keepers_the_same_for_the_same_seed(tmp_path):
+    import json
+
+    import pytest
+
+    from steep.stages.rs import ChatReplayConfig, replay_chats
+
+    path = tmp_path / "sft.jsonl"
+    path.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}) + "\n" for i in range(10)))
+    replay = ChatReplayConfig(files=[path], ratio=0.5)
+    drawn = replay_chats(replay, 6, seed=1)
+    assert len(drawn) == 3 and drawn == replay_chats(replay, 6, seed=1)
+    assert len({m[0]["content"] for m in drawn}) == 3                      # without replacement
+    assert len(replay_chats(ChatReplayConfig(files=[path], ratio=5), 6, seed=1)) == 10   # never more than there are
+    path.write_text(json.dumps({"text": "not a chat"}) + "\n")
+    with pytest.raises(ValueError, match=r"sft.jsonl:1 has no `messages`"):
+        replay_chats(replay, 6, seed=1)

@@ -67,6 +67,14 @@ class ConversationScoring(StrictModel):
         return self
 
 
+class ChatReplayConfig(StrictModel):
+    """Chats rs trains on beside its keepers, so learning long dialogues does not cost the single answers sft and
+    dpo taught (rejection-sampling recipes mix the earlier SFT data back in): `ratio` replayed chats per kept one."""
+
+    files: list[ExistingPath] = Field(min_length=1, description="JSONL rows with `messages` (e.g. sft's train file)")
+    ratio: float = Field(0.5, gt=0, le=10)
+
+
 class RsConfig(StrictModel):
     """Rejection-sampled multi-turn SFT: roll out dialogues, judge whole conversations, train on the best."""
 
@@ -89,6 +97,7 @@ class RsConfig(StrictModel):
     )
     near_duplicate_jaccard: float = Field(0.8, gt=0, le=1, description="drop a keeper this similar to one already kept (1.0: exact only)")
     scoring: ConversationScoring = ConversationScoring()
+    replay: ChatReplayConfig | None = Field(None, description="earlier chats (sft's) mixed into rs training")
     hint_prefill: str | None = Field(None, description="STaR-style hint for training rollouts: a reply prefix with {fact} fields, e.g. 'Answer: For case {case_id}:'")
     hint_share: float = Field(0.5, ge=0, le=1, description="share of each turn's candidates that start from hint_prefill")
     max_turns: int = Field(12, ge=1)
@@ -120,7 +129,25 @@ def heldout_tasks(cfg: RsConfig) -> list[CoherenceTask]:
 
 
 def consumes(cfg: RsConfig) -> dict:
-    return {"model": PreviousModel(), "scenarios": file_or_stage_output(cfg.scenarios, "rs_scenarios"), "heldout": FileInput(cfg.heldout)}
+    inputs = {"model": PreviousModel(), "scenarios": file_or_stage_output(cfg.scenarios, "rs_scenarios"), "heldout": FileInput(cfg.heldout)}
+    for i, path in enumerate(cfg.replay.files if cfg.replay else []):
+        inputs[f"replay[{i}]"] = FileInput(path)
+    return inputs
+
+
+def replay_chats(replay: ChatReplayConfig, n_kept: int, seed: int) -> list[list[dict]]:
+    """round(ratio * n_kept) chats drawn without replacement (all of them when there are fewer), the same for the
+    same seed: a resumed round trains on the same mix."""
+    import random
+
+    rows = []
+    for path in replay.files:
+        for line, row in enumerate(read_jsonl(path), 1):
+            if not isinstance(row.get("messages"), list) or not row["messages"]:
+                raise ValueError(f"rs.replay: {path}:{line} has no `messages` list")
+            rows.append(row)
+    wanted = min(len(rows), round(replay.ratio * n_kept))
+    return [row["messages"] for row in random.Random(seed).sample(rows, wanted)]
 
 
 def keep_best(dialogues: list[dict], keep: int) -> list[dict]:
@@ -331,6 +358,10 @@ def run(ctx: StageContext) -> dict:
         chats = [chat for chat in (training_messages(d, cfg.train_turn_min_score) for d in pool) if chat is not None]
         if not chats:
             raise RuntimeError(f"rs: no kept dialogue has a turn scoring >= rs.train_turn_min_score={cfg.train_turn_min_score}")
+        if cfg.replay is not None:
+            replayed = replay_chats(cfg.replay, len(chats), ctx.seed + r)
+            ctx.log.info(f"round {r}: training on {len(chats)} kept dialogues and {len(replayed)} replayed chats")
+            chats += replayed
         peft_model, summary = train_chats(base, tokenizer, chats, lora=cfg.lora, optim=cfg.optim, max_length=cfg.max_length, place=place)
         summaries.append(summary)
         if r < cfg.rounds:
