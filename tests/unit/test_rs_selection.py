@@ -197,6 +197,6 @@ def test_replay_draws_ratio_times_the_keepers_the_same_for_the_same_seed(tmp_pat
     assert len(drawn) == 3 and drawn == replay_chats(replay, 6, seed=1)
     assert len({m[0]["content"] for m in drawn}) == 3                      # without replacement
     assert len(replay_chats(ChatReplayConfig(files=[path], ratio=5), 6, seed=1)) == 10   # never more than there are
-    path.write_text(json.dumps({"text": "not a chat"}) + "\n")
-    with pytest.raises(ValueError, match=r"sft.jsonl:1 has no `messages`"):
+    path.write_text("\n" + json.dumps({"text": "not a chat"}) + "\n")
+    with pytest.raises(ValueError, match=r"sft.jsonl:2 has no `messages`"):
         replay_chats(replay, 6, seed=1)

@@ -15,9 +15,11 @@ Selection, per scenario: the top `keep_per_scenario`, the top `keep_fraction`, o
 `near_duplicate_jaccard` with a keeper of the same scenario, this round or earlier) dropped. Keepers pool across
 rounds, and each round trains a fresh LoRA on the input model with the whole pool (as ReST-EM retrains from the
 base each iteration: no drift compounds, and training on the last round alone would forget earlier behaviour).
-Loss on every assistant turn. Scenarios with no keeper are listed in the metrics and the log; scenarios whose
+Loss on every assistant turn (or only on turns scoring >= `train_turn_min_score`), with earlier chats (`replay`,
+e.g. sft's) mixed in so that long dialogues do not cost single answers. Scenarios with no keeper are listed in the metrics and the log; scenarios whose
 candidates all score the same are warned about loudly and counted (`tied_scenarios`): the judge cannot tell
-them apart, so "keeping the best" is a coin flip there.
+them apart, so "keeping the best" is a coin flip there. A round in which facts were due and no candidate gave one
+back is warned about too: selection cannot raise fact recall there.
 
 Held-out (before = the input model, after = the trained one, same scenarios, user and seed): `coherence_late`
 (mean rule score on turns >= `late_turn`), `fact_recall_late`, `all_rules_late`, both by turn, and why users
@@ -38,7 +40,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from steep.artifacts import atomic_write_json, read_jsonl, write_jsonl
+from steep.artifacts import atomic_write_json, iter_jsonl, read_jsonl, write_jsonl
 from steep.generate.config import EngineConfig, GenerationConfig, HFEngineConfig
 from steep.judge.factory import JudgeConfig
 from steep.model.config import LoraConfig
@@ -142,8 +144,8 @@ def replay_chats(replay: ChatReplayConfig, n_kept: int, seed: int) -> list[list[
 
     rows = []
     for path in replay.files:
-        for line, row in enumerate(read_jsonl(path), 1):
-            if not isinstance(row.get("messages"), list) or not row["messages"]:
+        for line, row in iter_jsonl(path):
+            if not isinstance(row, dict) or not isinstance(row.get("messages"), list) or not row["messages"]:
                 raise ValueError(f"rs.replay: {path}:{line} has no `messages` list")
             rows.append(row)
     wanted = min(len(rows), round(replay.ratio * n_kept))
