@@ -121,6 +121,8 @@ def test_rs_really_rejects_and_does_not_lower_late_turn_rules(demo):
     assert 0.0 <= m["fact_recall_late_before"] <= 1.0 and 0.0 <= m["fact_recall_late_after"] <= 1.0
     assert m["kept"] < m["dialogues"] and m["mean_score_kept"] >= m["mean_score_all"]
     assert "tied_scenarios" in m and isinstance(m["scenarios_without_keeper"], list)
+    # every round says in how many scenarios selection could raise fact recall (rs warns when in none)
+    assert all(0 <= r["scenarios_with_recalling_candidate"] <= r["scenarios_with_due_facts"] > 0 for r in m["rounds"])
     dialogues = [json.loads(line) for line in (demo["run_dir"] / "rs" / "dialogues.jsonl").read_text().splitlines()]
     assert len(dialogues) >= 4 * len({d["scenario_id"] for d in dialogues})  # K >= 4 candidates per scenario
     assert any(d["kept"] for d in dialogues) and any(not d["kept"] and d["reject_reason"] for d in dialogues)
