@@ -54,16 +54,21 @@ def _table(headers: list[str], rows: list[list]) -> list[str]:
 MAX_SCENARIO_ROWS = 50
 
 
+def _longest_backtick_run(text: str) -> int:
+    # a code span or fence must be longer than any backtick run inside it, or the text would close it
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
 def _code_span(text: str) -> str:
     """`text` verbatim (model and judge text: no Markdown or HTML in it takes effect), on one line."""
     text = " ".join(str(text).split())
-    ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    ticks = "`" * (_longest_backtick_run(text) + 1)
     return f"{ticks} {text} {ticks}"
 
 
 def _fenced(text: str) -> list[str]:
     """`text` verbatim in a fenced block, the fence longer than any backtick run inside it."""
-    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    fence = "`" * max(3, _longest_backtick_run(text) + 1)
     return [f"{fence}text", *text.splitlines(), fence, ""]
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import shutil
 from typing import Literal
 
@@ -140,8 +141,6 @@ def consumes(cfg: RsConfig) -> dict:
 def replay_chats(replay: ChatReplayConfig, n_kept: int, seed: int) -> list[list[dict]]:
     """round(ratio * n_kept) chats drawn without replacement (all of them when there are fewer), the same for the
     same seed: a resumed round trains on the same mix."""
-    import random
-
     rows = []
     for path in replay.files:
         for line, row in iter_jsonl(path):
