@@ -43,11 +43,10 @@ class ChatMessage(_Lenient):
         return "\n".join(texts)
 
 
-class ChatCompletionRequest(_Lenient):
-    model: str
-    messages: list[ChatMessage] = Field(min_length=1)
+class _Sampling(_Lenient):
+    """What both completion endpoints accept about sampling and streaming, validated the same way."""
+
     max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
     stop: list[str] | None = None
@@ -55,10 +54,6 @@ class ChatCompletionRequest(_Lenient):
     n: int | None = None
     stream: bool | None = None
     stream_options: dict[str, Any] | None = None
-    # Declared only to refuse them: ignoring these would return something the client did not ask for.
-    tools: list[Any] | None = None
-    functions: list[Any] | None = None
-    response_format: dict[str, Any] | None = None
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -80,6 +75,16 @@ class ChatCompletionRequest(_Lenient):
             raise ValueError(f"only n=1 is supported, got n={n}; send separate requests for more samples")
         return n
 
+
+class ChatCompletionRequest(_Sampling):
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    # Declared only to refuse them: ignoring these would return something the client did not ask for.
+    tools: list[Any] | None = None
+    functions: list[Any] | None = None
+    response_format: dict[str, Any] | None = None
+
     @field_validator("tools", "functions")
     @classmethod
     def _no_tools(cls, tools: list[Any] | None) -> list[Any] | None:
@@ -95,32 +100,14 @@ class ChatCompletionRequest(_Lenient):
         return response_format
 
 
-class CompletionRequest(_Lenient):
+class CompletionRequest(_Sampling):
     """`POST /v1/completions`: one raw prompt, continued as is (no chat template)."""
 
     model: str
     prompt: str | list[str]
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    stop: list[str] | None = None
-    seed: int | None = None
-    n: int | None = None
-    stream: bool | None = None
-    stream_options: dict[str, Any] | None = None
     echo: bool | None = None
     best_of: int | None = None
     suffix: str | None = None
-
-    @field_validator("stop", mode="before")
-    @classmethod
-    def _stop_as_list(cls, stop: Any) -> Any:
-        return ChatCompletionRequest._stop_as_list(stop)
-
-    @field_validator("n")
-    @classmethod
-    def _only_one_choice(cls, n: int | None) -> int | None:
-        return ChatCompletionRequest._only_one_choice(n)
 
     @field_validator("prompt")
     @classmethod
