@@ -62,7 +62,8 @@ def eval_models(extras: bool = True) -> dict:
             "per_rule": {"cites_policy": 0.2 * i, "disclaimer": 0.1 * i}, "chat_template_sha256": "c" * 64,
         }  # fmt: skip
         if extras and i:
-            row |= {"win_rate_vs_previous": 0.45 + 0.06 * i, "win_rate_vs_previous_lc": 0.43 + 0.05 * i, "tie_rate_vs_previous": 0.1, "comparisons_vs_previous": 24}
+            row |= {"win_rate_vs_previous": 0.45 + 0.06 * i, "win_rate_vs_previous_lc": 0.43 + 0.05 * i, "tie_rate_vs_previous": 0.1, "comparisons_vs_previous": 24,
+                    "win_rate_vs_previous_low": 0.3 + 0.06 * i, "win_rate_vs_previous_high": 0.6 + 0.06 * i, "win_rate_vs_previous_verdict": "no clear difference"}  # fmt: skip
         models[stage] = row
     return models
 

@@ -4,14 +4,24 @@ rule that the evaluation judge never trained the model."""
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import pytest
 
 from steep.judge.base import Comparison
-from steep.judge.reference import EmbeddingModelSource, ReferenceEmbeddingJudge, ReferenceJudgeConfig
+from steep.judge.reference import (
+    EmbeddingModelSource,
+    ReferenceEmbeddingJudge,
+    ReferenceJudgeConfig,
+)
 from steep.pipeline.config import ConfigError, format_location, validate_pipeline_config
-from steep.tasks.pairwise import pairwise_report, reference_prompts
-from steep.tasks.winrate import length_controlled_win_rate
+from steep.tasks.pairwise import (
+    WinRateTask,
+    gold_prompts,
+    pairwise_report,
+    reference_prompts,
+)
+from steep.tasks.winrate import length_controlled_win_rate, verdict, win_rate_interval
 
 GOLD = "We send a final response within 8 weeks of receiving your complaint."
 
@@ -68,6 +78,24 @@ def test_a_row_without_gold_answer_is_named_by_line():
         reference_prompts(rows, where="held.jsonl")
 
 
+def _gold_file(path, n: int, tag: str):
+    rows = [{"messages": [{"role": "user", "content": f"{tag}{i}"}], "meta": {"reference_answer": f"gold {tag}{i}"}} for i in range(n)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return str(path)
+
+
+def test_several_held_out_files_are_taken_in_turn_up_to_max_prompts(tmp_path):
+    a, b = _gold_file(tmp_path / "a.jsonl", 3, "a"), _gold_file(tmp_path / "b.jsonl", 1, "b")
+    _, references = gold_prompts(WinRateTask(heldout=[a, b], max_prompts=3))
+    assert references == ["gold a0", "gold b0", "gold a1"]  # a small cap still samples every file
+    assert len(gold_prompts(WinRateTask(heldout=[a, b], max_prompts=99))[0]) == 4
+    assert gold_prompts(WinRateTask(heldout=a, max_prompts=2))[1] == ["gold a0", "gold a1"]  # one file, as before
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "no answer"}]}\n')
+    with pytest.raises(ValueError, match=r"bad\.jsonl: line 1: no gold answer"):
+        gold_prompts(WinRateTask(heldout=[a, str(bad)]))
+
+
 # --- pairwise report ----------------------------------------------------------------------------------------------
 
 
@@ -94,6 +122,34 @@ def test_a_model_against_itself_scores_one_half():
     report, records = pairwise_report(OverlapJudge(), [[]] * 3, [GOLD] * 3, answers, answers)
     assert report["win_rate_vs_previous"] == 0.5 and report["win_rate_vs_previous_lc"] == pytest.approx(0.5)
     assert report["tie_rate_vs_previous"] == 1.0 and len(records) == 3
+    assert (report["win_rate_vs_previous_low"], report["win_rate_vs_previous_high"]) == (0.5, 0.5)
+    assert report["win_rate_vs_previous_verdict"] == "no clear difference"
+
+
+# --- the bootstrap interval ----------------------------------------------------------------------------------------
+
+
+def test_an_even_split_of_fifty_prompts_cannot_tell_the_models_apart():
+    low, high = win_rate_interval([1.0, 0.0] * 25)
+    assert low < 0.5 < high and 0.2 < high - low < 0.35  # +-1.96 standard errors of 0.07
+    assert verdict(low, high) == "no clear difference"
+
+
+def test_a_clear_majority_is_better_and_a_clear_minority_worse():
+    assert verdict(*win_rate_interval([1.0] * 40 + [0.0] * 10)) == "better"
+    assert verdict(*win_rate_interval([1.0] * 10 + [0.0] * 40)) == "worse"
+    assert verdict(*win_rate_interval([1.0] * 6 + [0.0] * 2)) == "no clear difference"  # 0.75 of 8 prompts is not enough
+
+
+def test_the_interval_is_reproducible_and_holds_the_win_rate():
+    outcomes = [1.0, 0.5, 0.0, 1.0, 1.0, 0.5, 0.0, 1.0, 0.5, 1.0]
+    low, high = win_rate_interval(outcomes)
+    assert (low, high) == win_rate_interval(outcomes) and low <= sum(outcomes) / len(outcomes) <= high
+    assert win_rate_interval([0.5] * 12) == (0.5, 0.5)  # all ties: no spread at all
+    with pytest.raises(ValueError, match="no outcomes"):
+        win_rate_interval([])
+    with pytest.raises(ValueError, match="confidence"):
+        win_rate_interval(outcomes, confidence=1.0)
 
 
 def test_the_closer_answer_wins():

@@ -27,9 +27,11 @@ def test_min_max_and_max_rise_bounds():
 
 
 def test_per_model_metrics_come_from_eval_and_missing_ones_fail():
-    metrics = {"dpo": {"pairs": 10}, "eval": {"models": {"dpo": {"win_rate_vs_previous": 0.61}}, "leaks": {"count": 2}}}
+    metrics = {"dpo": {"pairs": 10}, "eval": {"models": {"dpo": {"win_rate_vs_previous": 0.61, "win_rate_vs_previous_low": 0.48}}, "leaks": {"count": 2}}}
     [win] = evaluate_gate(0, Gate(stage="dpo", metric="win_rate_vs_previous", min=0.55), metrics)
     assert win["passed"] and win["source"] == "eval" and win["value"] == 0.61
+    [beyond_noise] = evaluate_gate(0, Gate(stage="dpo", metric="win_rate_vs_previous_low", min=0.5), metrics)
+    assert beyond_noise["source"] == "eval" and not beyond_noise["passed"]  # 0.61, but its interval reaches 0.48
     [leaks] = evaluate_gate(1, Gate(stage="eval", metric="leaks.count", max=0), metrics)
     assert not leaks["passed"] and leaks["value"] == 2.0
     [missing] = evaluate_gate(2, Gate(stage="dpo", metric="tie_rate", max=0.5), metrics)

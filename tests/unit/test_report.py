@@ -78,7 +78,7 @@ def test_win_rates_leaks_and_gates_are_shown(tmp_path):
     gates = _section(page, "gates")
     assert "1 of 2 gates failed" in gates and gates.count("class='l pass'") == 1 and gates.count("class='l fail'") == 1
     markdown = render_markdown(collect_run(tmp_path / "run"))
-    assert "**FAIL**" in markdown and "canary-0003" in markdown and "| sft | 0.570 | 0.530 |" in markdown
+    assert "**FAIL**" in markdown and "canary-0003" in markdown and "| sft | 0.570 | 0.420–0.720 | no clear difference | 0.530 |" in markdown
 
 
 def test_lengths_dialogues_and_lineage(tmp_path):

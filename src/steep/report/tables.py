@@ -158,11 +158,18 @@ def win_rates(run: dict) -> list[tuple[str, list[tuple[str, float]]]]:
 
 
 def win_rate_rows(run: dict) -> tuple[list[str], list[list]]:
-    """(model, win rate, length-controlled, tie rate, comparisons) for each model eval compared with its predecessor."""
-    labels = {WIN_RATE.key: "win rate", WIN_RATE_LC.key: "length-controlled", "tie_rate_vs_previous": "ties", "comparisons_vs_previous": "comparisons"}
-    compared = {model: row for model, row in run["eval"]["models"].items() if number(row.get(WIN_RATE.key)) is not None}
-    keys = [key for key in labels if any(number(row.get(key)) is not None for row in compared.values())]
+    """(model, win rate, 95% interval, verdict, length-controlled, tie rate, comparisons) for each model eval compared
+    with its predecessor; the interval and verdict columns only when eval bootstrapped them."""
+    labels = {WIN_RATE.key: "win rate", "interval": "95% interval", "win_rate_vs_previous_verdict": "verdict", WIN_RATE_LC.key: "length-controlled",
+              "tie_rate_vs_previous": "ties", "comparisons_vs_previous": "comparisons"}  # fmt: skip
+    compared = {model: _with_interval(row) for model, row in run["eval"]["models"].items() if number(row.get(WIN_RATE.key)) is not None}
+    keys = [key for key in labels if any(row.get(key) is not None for row in compared.values())]
     return ["model", *[labels[key] for key in keys]], [[model, *[row.get(key) for key in keys]] for model, row in compared.items()]
+
+
+def _with_interval(row: dict) -> dict:
+    low, high = number(row.get("win_rate_vs_previous_low")), number(row.get("win_rate_vs_previous_high"))
+    return row | {"interval": f"{low:.3f}–{high:.3f}" if low is not None and high is not None else None}
 
 
 def judge_text(judge: dict | None) -> str | None:

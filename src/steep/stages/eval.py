@@ -9,9 +9,9 @@ to eval's own, smaller slices (`max_prompts`, `max_dialogues`: five models are s
 is never cut, so eval's `domain_bpb` for the cpt model is cpt's `domain_bpb_after`, on the same documents.
 
 With `eval.winrate` and `eval.judge`, every model also answers held-out prompts that have gold answers, and each
-model is compared with the one before it (`win_rate_vs_previous`, its length-controlled `_lc` twin; see
-`steep.tasks.pairwise`) by an evaluation judge that trained neither: the pipeline refuses a `eval.judge` equal to
-dpo's or rs's judge. Offline, `kind: reference_embedding` (`steep.judge.reference`) is such a judge.
+model is compared with the one before it (`win_rate_vs_previous`, its length-controlled `_lc` twin, a bootstrap
+interval `_low`-`_high` and its `_verdict`; see `steep.tasks.pairwise`) by an evaluation judge that trained
+neither: the pipeline refuses a `eval.judge` equal to dpo's or rs's judge. Offline, `kind: reference_embedding` (`steep.judge.reference`) is such a judge.
 
 Writes `metrics.json`, `answers.jsonl` (what was scored, per model and task, and every comparison) and the run
 report, `report.html` (charts, self-contained) and `report.md`, built from the whole run directory (`steep report
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from steep.artifacts import atomic_write_json, read_jsonl, write_jsonl
+from steep.artifacts import atomic_write_json, write_jsonl
 from steep.judge.factory import EvalJudgeConfig
 from steep.schema import StrictModel
 from steep.stage import EveryModel, FileInput, StageContext, StageOutput, StageSpec
@@ -67,7 +67,7 @@ def consumes(cfg: EvalConfig) -> dict:
     for index, task in enumerate(cfg.tasks):
         inputs |= {f"tasks[{index}].files[{i}]": FileInput(path) for i, path in enumerate(task_files(task))}
     if cfg.winrate is not None:
-        inputs["winrate.heldout"] = FileInput(cfg.winrate.heldout)
+        inputs |= {f"winrate.heldout[{i}]": FileInput(path) for i, path in enumerate(cfg.winrate.heldout)}
     if cfg.leaks is not None:
         inputs["leaks.canaries"] = FileInput(cfg.leaks.canaries)
         # what curate wrote is what the scan reads most: a changed exclusion report reruns the check
@@ -84,15 +84,14 @@ def run(ctx: StageContext) -> dict:
     from steep.report.build import write_report
     from steep.tasks.leaks import LeakCheck
     from steep.tasks.measure import run_task
-    from steep.tasks.pairwise import answer_prompts, reference_prompts
+    from steep.tasks.pairwise import answer_prompts, gold_prompts
 
     cfg: EvalConfig = ctx.config
     # bits per byte is never cut (see the module docstring): max_docs is the task's own
     tasks = [limited(task, max_docs=10**9, max_prompts=cfg.max_prompts, max_dialogues=cfg.max_dialogues) for task in cfg.tasks]
     winrate_prompts, references = ([], [])
     if cfg.winrate is not None:
-        gold_rows = read_jsonl(cfg.winrate.heldout)[: cfg.winrate.max_prompts]
-        winrate_prompts, references = reference_prompts(gold_rows, where=str(cfg.winrate.heldout))
+        winrate_prompts, references = gold_prompts(cfg.winrate)
     rows: dict[str, dict] = {}
     answers: list[dict] = []
     winrate_answers: dict[str, list[str]] = {}
@@ -173,7 +172,9 @@ def _win_rates(ctx: StageContext, cfg: EvalConfig, rows: dict, prompts: list, re
         rows[stage] |= report
         answers += [{"model": stage, "task": "winrate", "kind": "comparison", "against": previous, "prompt": p, **r} for p, r in zip(prompts, records)]
         ctx.log.info(f"{stage} vs {previous}: win rate {report['win_rate_vs_previous']:.3f} "
-                     f"(length-controlled {report['win_rate_vs_previous_lc']:.3f}) under {judge.identity}")  # fmt: skip
+                     f"(95% interval {report['win_rate_vs_previous_low']:.3f}-{report['win_rate_vs_previous_high']:.3f}: "
+                     f"{report['win_rate_vs_previous_verdict']}; length-controlled {report['win_rate_vs_previous_lc']:.3f}) "
+                     f"under {judge.identity}")  # fmt: skip
     return {"eval_judge": {"kind": cfg.judge.kind, "identity": judge.identity, **judge.usage.to_dict()}}
 
 

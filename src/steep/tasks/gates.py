@@ -30,7 +30,10 @@ from steep.schema import StrictModel
 from steep.tasks.names import EVAL_METRICS
 
 # What eval reports for every model (`models.<stage>.<metric>`): the held-out measures and the judged win rates.
-PER_MODEL_METRICS = frozenset({m.key for m in EVAL_METRICS} | {"win_rate_vs_previous", "win_rate_vs_previous_lc"})
+# `win_rate_vs_previous_low` is the bootstrap interval's lower end: `min: 0.5` promotes only a model that is better
+# beyond the noise of the prompts.
+PER_MODEL_METRICS = frozenset({m.key for m in EVAL_METRICS}
+                              | {"win_rate_vs_previous", "win_rate_vs_previous_lc", "win_rate_vs_previous_low", "win_rate_vs_previous_high"})  # fmt: skip
 
 
 class Gate(StrictModel):

@@ -6,6 +6,10 @@
 Pairs are (prompt, new, old) triples asked through `Judge.compare_batch`: a model judge asks both orders and
 calls a disagreement a tie (position bias); a pointwise judge compares the two scores. Ties count half, the
 convention of AlpacaEval and MT-Bench, so a model compared with itself scores exactly 0.5.
+
+A win rate over a few dozen prompts is noisy (at 50 prompts one standard error is about 0.07), so
+`win_rate_interval` bootstraps a confidence interval over the prompts and `verdict` reads it: "better" only when
+the whole interval lies above 0.5.
 """
 
 from __future__ import annotations
@@ -36,6 +40,33 @@ def win_rate(judge: Judge, prompts: Sequence[list[dict]], new: Sequence[str], ol
 def outcome(comparison) -> float:
     """1 when the new answer (a) won, 0 when it lost, 0.5 for a tie."""
     return {"a": 1.0, "b": 0.0, "tie": 0.5}[comparison.winner]
+
+
+def win_rate_interval(outcomes: Sequence[float], *, confidence: float = 0.95, resamples: int = 2000,
+                      seed: int = 0) -> tuple[float, float]:  # fmt: skip
+    """(low, high): a percentile bootstrap interval of the win rate, resampling the prompts with replacement.
+
+    Seeded, so the same outcomes always give the same interval (a report must not change when it is re-rendered).
+    """
+    import random
+
+    if not outcomes:
+        raise ValueError("no outcomes to bootstrap")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, not {confidence}")
+    rng, n = random.Random(seed), len(outcomes)
+    means = sorted(sum(rng.choices(outcomes, k=n)) / n for _ in range(resamples))
+    tail = (1.0 - confidence) / 2.0
+    return means[int(tail * (resamples - 1))], means[round((1.0 - tail) * (resamples - 1))]
+
+
+def verdict(low: float, high: float) -> str:
+    """What an interval says against "no better, no worse" (0.5)."""
+    if low > 0.5:
+        return "better"
+    if high < 0.5:
+        return "worse"
+    return "no clear difference"
 
 
 def length_controlled_win_rate(outcomes: Sequence[float], new_lengths: Sequence[float], old_lengths: Sequence[float],
