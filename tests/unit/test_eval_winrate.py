@@ -9,18 +9,9 @@ import json
 import pytest
 
 from steep.judge.base import Comparison
-from steep.judge.reference import (
-    EmbeddingModelSource,
-    ReferenceEmbeddingJudge,
-    ReferenceJudgeConfig,
-)
+from steep.judge.reference import EmbeddingModelSource, ReferenceEmbeddingJudge, ReferenceJudgeConfig
 from steep.pipeline.config import ConfigError, format_location, validate_pipeline_config
-from steep.tasks.pairwise import (
-    WinRateTask,
-    gold_prompts,
-    pairwise_report,
-    reference_prompts,
-)
+from steep.tasks.pairwise import WinRateTask, gold_prompts, pairwise_report, reference_prompts
 from steep.tasks.winrate import length_controlled_win_rate, verdict, win_rate_interval
 
 GOLD = "We send a final response within 8 weeks of receiving your complaint."

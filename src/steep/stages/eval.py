@@ -11,7 +11,8 @@ is never cut, so eval's `domain_bpb` for the cpt model is cpt's `domain_bpb_afte
 With `eval.winrate` and `eval.judge`, every model also answers held-out prompts that have gold answers, and each
 model is compared with the one before it (`win_rate_vs_previous`, its length-controlled `_lc` twin, a bootstrap
 interval `_low`-`_high` and its `_verdict`; see `steep.tasks.pairwise`) by an evaluation judge that trained
-neither: the pipeline refuses a `eval.judge` equal to dpo's or rs's judge. Offline, `kind: reference_embedding` (`steep.judge.reference`) is such a judge.
+neither: the pipeline refuses a `eval.judge` equal to dpo's or rs's judge. Offline, `kind: reference_embedding`
+(`steep.judge.reference`) is such a judge.
 
 Writes `metrics.json`, `answers.jsonl` (what was scored, per model and task, and every comparison) and the run
 report, `report.html` (charts, self-contained) and `report.md`, built from the whole run directory (`steep report

@@ -26,12 +26,7 @@ from pydantic import Field, field_validator
 from steep.artifacts import read_jsonl
 from steep.generate.config import GenerationConfig
 from steep.schema import ExistingPath, StrictModel
-from steep.tasks.winrate import (
-    length_controlled_win_rate,
-    outcome,
-    verdict,
-    win_rate_interval,
-)
+from steep.tasks.winrate import length_controlled_win_rate, outcome, verdict, win_rate_interval
 
 
 class WinRateTask(StrictModel):
