@@ -73,6 +73,7 @@ def test_win_rates_leaks_and_gates_are_shown(tmp_path):
     assert win.count("class='bar'") == 8  # 4 models after base, raw and length-controlled
     assert "reference_embedding (reference_embedding:all-MiniLM-L6-v2@0a1b2c3d), 96 calls" in win and "0.5 = no better, no worse" in win
     assert win.count("<tr>") == 1 + 4  # the table beside the bars: header and 4 models
+    assert win.count("class='whisker'") == 4  # each raw win rate's 95% interval; the length-controlled bars have none
     leaks = _section(page, "leaks")
     assert "canary-0003" in leaks and "1 canary leak(s) found (8 probes, 14 files checked)" in leaks and "banner ko" in leaks
     gates = _section(page, "gates")

@@ -35,6 +35,7 @@ from steep.report.tables import (
     selection_notes,
     short_hash,
     use_case_table,
+    win_rate_intervals,
     win_rate_rows,
     win_rates,
 )
@@ -198,7 +199,9 @@ def _win_rates(run: dict) -> str:
     judge_line = f"<p class='note'>evaluation judge: {_e(judge_text(judge))}</p>" if judge else ""
     if not groups:
         return _section("winrate", "Win rate vs the previous stage", judge_line + "<p class='banner none'>no pairwise win rates in this run's eval</p>")
-    chart = svg.hbar_chart(groups, title="win rate of each model against the previous stage's", x_label="win rate (ties count half)", x_max=1.0, reference=(0.5, "0.5 = no better, no worse"), colors={"win rate": svg.PALETTE[0], "length-controlled": svg.PALETTE[5]})
+    chart = svg.hbar_chart(groups, title="win rate of each model against the previous stage's", x_label="win rate (ties count half; whisker: 95% interval)", x_max=1.0,
+                           reference=(0.5, "0.5 = no better, no worse"), colors={"win rate": svg.PALETTE[0], "length-controlled": svg.PALETTE[5]},
+                           intervals=win_rate_intervals(run))  # fmt: skip
     headers, rows = win_rate_rows(run)
     return _section("winrate", "Win rate vs the previous stage", judge_line + chart + _table(headers, rows))
 

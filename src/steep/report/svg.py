@@ -142,9 +142,11 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
     return _svg(width, height, title, body, legend if len(series) > 1 else [])
 
 
-def hbar_chart(groups: Sequence[tuple[str, Sequence[tuple[str, float]]]], *, title: str, x_label: str, x_max: float | None = None, reference: tuple[float, str] | None = None, width: int = 560, colors: dict[str, str] | None = None) -> str:
+def hbar_chart(groups: Sequence[tuple[str, Sequence[tuple[str, float]]]], *, title: str, x_label: str, x_max: float | None = None, reference: tuple[float, str] | None = None, width: int = 560, colors: dict[str, str] | None = None,
+               intervals: dict[tuple[str, str], tuple[float, float]] | None = None) -> str:  # fmt: skip
     """Horizontal bars, one group per label (a model), one bar per series in the group (raw / length-controlled).
-    `reference`: (value, label) drawn as a dashed line, e.g. (0.5, "no better, no worse")."""
+    `reference`: (value, label) drawn as a dashed line, e.g. (0.5, "no better, no worse"). `intervals`:
+    {(label, series): (low, high)} drawn as a whisker across that bar (a confidence interval)."""
     groups = [(label, [(name, float(value)) for name, value in bars if isinstance(value, (int, float)) and math.isfinite(value)]) for label, bars in groups]
     groups = [(label, bars) for label, bars in groups if bars]
     if not groups:
@@ -169,7 +171,13 @@ def hbar_chart(groups: Sequence[tuple[str, Sequence[tuple[str, float]]]], *, tit
             color = (colors or {}).get(name) or color_for(name, names.index(name))
             w = max(frame.x(value) - frame.left, 0.0)
             body.append(f"<rect class='bar' x='{frame.left}' y='{y + 1}' width='{w:.1f}' height='{bar_h - 3}' rx='2' fill='{color}'><title>{_esc(label)} {_esc(name)}: {value:.3f}</title></rect>")
-            body.append(f"<text x='{frame.left + w + 4:.1f}' y='{y + bar_h - 4}' font-size='11' fill='#333'>{value:.3f}</text>")
+            text_x = frame.left + w + 4
+            if (label, name) in (intervals or {}):
+                low, high = (frame.x(v) for v in intervals[(label, name)])
+                mid = y + (bar_h - 1) / 2
+                body.append(f"<path class='whisker' d='M{low:.1f},{mid - 4:.1f}v8M{low:.1f},{mid:.1f}H{high:.1f}M{high:.1f},{mid - 4:.1f}v8' stroke='#222' fill='none'/>")
+                text_x = max(text_x, high + 4)
+            body.append(f"<text x='{text_x:.1f}' y='{y + bar_h - 4}' font-size='11' fill='#333'>{value:.3f}</text>")
             y += bar_h
         y += gap
     body.append(f"<line x1='{frame.left}' x2='{frame.left}' y1='{top - 4}' y2='{frame.bottom}' stroke='#555'/>")

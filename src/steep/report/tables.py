@@ -157,6 +157,16 @@ def win_rates(run: dict) -> list[tuple[str, list[tuple[str, float]]]]:
     return groups
 
 
+def win_rate_intervals(run: dict) -> dict[tuple[str, str], tuple[float, float]]:
+    """{(model, "win rate"): (low, high)} for the models whose win rate eval bootstrapped."""
+    found = {}
+    for model, row in run["eval"]["models"].items():
+        low, high = number(row.get("win_rate_vs_previous_low")), number(row.get("win_rate_vs_previous_high"))
+        if low is not None and high is not None:
+            found[(model, "win rate")] = (low, high)
+    return found
+
+
 def win_rate_rows(run: dict) -> tuple[list[str], list[list]]:
     """(model, win rate, 95% interval, verdict, length-controlled, tie rate, comparisons) for each model eval compared
     with its predecessor; the interval and verdict columns only when eval bootstrapped them."""
