@@ -157,14 +157,15 @@ def win_rates(run: dict) -> list[tuple[str, list[tuple[str, float]]]]:
     return groups
 
 
+def _interval(row: dict) -> tuple[float, float] | None:
+    """(low, high) of a model's win rate when eval bootstrapped it, else None."""
+    low, high = number(row.get("win_rate_vs_previous_low")), number(row.get("win_rate_vs_previous_high"))
+    return (low, high) if low is not None and high is not None else None
+
+
 def win_rate_intervals(run: dict) -> dict[tuple[str, str], tuple[float, float]]:
     """{(model, "win rate"): (low, high)} for the models whose win rate eval bootstrapped."""
-    found = {}
-    for model, row in run["eval"]["models"].items():
-        low, high = number(row.get("win_rate_vs_previous_low")), number(row.get("win_rate_vs_previous_high"))
-        if low is not None and high is not None:
-            found[(model, "win rate")] = (low, high)
-    return found
+    return {(model, "win rate"): interval for model, row in run["eval"]["models"].items() if (interval := _interval(row))}
 
 
 def win_rate_rows(run: dict) -> tuple[list[str], list[list]]:
@@ -178,8 +179,8 @@ def win_rate_rows(run: dict) -> tuple[list[str], list[list]]:
 
 
 def _with_interval(row: dict) -> dict:
-    low, high = number(row.get("win_rate_vs_previous_low")), number(row.get("win_rate_vs_previous_high"))
-    return row | {"interval": f"{low:.3f}–{high:.3f}" if low is not None and high is not None else None}
+    interval = _interval(row)
+    return row | {"interval": f"{interval[0]:.3f}–{interval[1]:.3f}" if interval else None}
 
 
 def judge_text(judge: dict | None) -> str | None:

@@ -18,8 +18,8 @@ base each iteration: no drift compounds, and training on the last round alone wo
 Loss on every assistant turn (or only on turns scoring >= `train_turn_min_score`), with earlier chats (`replay`,
 e.g. sft's) mixed in so that long dialogues do not cost single answers. Scenarios with no keeper are listed in the
 metrics and the log; scenarios whose candidates all score the same are warned about loudly and counted
-(`tied_scenarios`): the judge cannot tell them apart, so "keeping the best" is a coin flip there. A round in which facts were due and no candidate gave one
-back is warned about too: selection cannot raise fact recall there.
+(`tied_scenarios`): the judge cannot tell them apart, so "keeping the best" is a coin flip there. A round in
+which facts were due and no candidate gave one back is warned about too: selection cannot raise fact recall there.
 
 Held-out (before = the input model, after = the trained one, same scenarios, user and seed): `coherence_late`
 (mean rule score on turns >= `late_turn`), `fact_recall_late`, `all_rules_late`, both by turn, and why users
